@@ -29,4 +29,15 @@ def overview_cmd() -> None:
     raise UserError("Kommandoen 'overview' er endnu ikke færdig.")
 
 
-COMMANDS = [batch_cmd, overview_cmd, ]
+@click.command("demo")
+def demo_cmd() -> None:
+    """Not yet implemented.
+
+    \b
+    Example:
+      aivurdering demo --help
+    """
+    raise UserError("Kommandoen 'demo' er endnu ikke færdig.")
+
+
+COMMANDS = [batch_cmd, overview_cmd, demo_cmd]

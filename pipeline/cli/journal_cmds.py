@@ -7,6 +7,17 @@ import click
 from pipeline.errors import UserError
 
 
+@click.command("render")
+def render_cmd() -> None:
+    """Not yet implemented.
+
+    \b
+    Example:
+      aivurdering render --help
+    """
+    raise UserError("Kommandoen 'render' er endnu ikke færdig.")
+
+
 @click.command("config")
 def config_cmd() -> None:
     """Not yet implemented.
@@ -18,4 +29,4 @@ def config_cmd() -> None:
     raise UserError("Kommandoen 'config' er endnu ikke færdig.")
 
 
-COMMANDS = [config_cmd, ]
+COMMANDS = [render_cmd, config_cmd]

@@ -7,17 +7,6 @@ import click
 from pipeline.errors import UserError
 
 
-@click.command("render")
-def render_cmd() -> None:
-    """Not yet implemented.
-
-    \b
-    Example:
-      aivurdering render --help
-    """
-    raise UserError("Kommandoen 'render' er endnu ikke færdig.")
-
-
 @click.command("template-check")
 def template_check_cmd() -> None:
     """Not yet implemented.
@@ -40,15 +29,4 @@ def import_cmd() -> None:
     raise UserError("Kommandoen 'import' er endnu ikke færdig.")
 
 
-@click.command("demo")
-def demo_cmd() -> None:
-    """Not yet implemented.
-
-    \b
-    Example:
-      aivurdering demo --help
-    """
-    raise UserError("Kommandoen 'demo' er endnu ikke færdig.")
-
-
-COMMANDS = [render_cmd, template_check_cmd, import_cmd, demo_cmd, ]
+COMMANDS = [template_check_cmd, import_cmd]
