@@ -1,0 +1,387 @@
+"""Safe reading of an ``.xlsx`` intake workbook: raw cell values with sheet and cell coordinates.
+
+The reader never runs anything in the file and never trusts its sizes:
+
+* the file must be an OOXML zip; legacy ``.xls``, encrypted workbooks (an OLE/CFB container),
+  binary ``.xlsb`` and macro-enabled ``.xlsm`` files are refused with a Danish message;
+* decompression is bounded per member and in total (zip bombs stop at a clear limit, not at the end
+  of the disk), and the number of members is capped;
+* XML is parsed by lxml with entity resolution, DTD loading and network access off, and any document
+  with a DTD (``<!DOCTYPE``) is refused (entity expansion, external entities);
+* only the parts needed are read: the workbook, its relationships, shared strings and the sheets.
+
+It reads the cached value of formula cells, shared and inline strings, booleans and numbers as
+Excel and LibreOffice store them; interpretation by question type happens in ``pipeline.validate``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+
+from lxml import etree
+
+from pipeline.errors import InputFileError
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_MEMBER_BYTES",
+    "MAX_TOTAL_BYTES",
+    "CellError",
+    "CellValue",
+    "RawSheet",
+    "RawWorkbook",
+    "read_cells",
+]
+
+MAX_FILE_BYTES = 50 * 1024 * 1024  # the zip on disk
+MAX_MEMBER_BYTES = 64 * 1024 * 1024  # one decompressed part
+MAX_TOTAL_BYTES = 128 * 1024 * 1024  # all decompressed parts read
+MAX_MEMBERS = 5000
+MAX_RATIO = 200  # decompressed / compressed, for parts larger than 1 MB
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_OFFICE_DOC = ("/officeDocument",)
+_ESCAPE_RE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_REF_RE = re.compile(r"^([A-Z]{1,3})(\d+)$")
+
+_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
+)
+
+HINT_SAVE_AS = "Åbn filen i Excel eller LibreOffice og gem den som 'Excel-projektmappe (.xlsx)'."
+
+
+class CellError(str):
+    """An Excel error value such as ``#N/A`` or ``#REF!`` (cached result of a broken formula)."""
+
+
+CellValue = str | float | bool | CellError
+
+
+@dataclass
+class RawSheet:
+    name: str
+    state: str  # "visible" | "hidden" | "veryHidden"
+    cells: dict[str, CellValue] = field(default_factory=dict)  # "D7" -> value; empty cells absent
+
+    def get(self, ref: str) -> CellValue | None:
+        return self.cells.get(ref)
+
+
+@dataclass
+class RawWorkbook:
+    path: Path
+    sha256: str
+    sheets: dict[str, RawSheet]  # in workbook order
+    date1904: bool = False
+
+    @property
+    def file_name(self) -> str:
+        return self.path.name
+
+
+def read_cells(path: Path) -> RawWorkbook:
+    """Read every sheet's non-empty cell values.
+
+    Raises:
+        InputFileError: the file is missing, not an xlsx workbook, damaged, encrypted, macro-enabled,
+            too large or hostile. The message is Danish and names the file.
+    """
+    path = Path(path)
+    name = str(path)
+    data = _read_file(path)
+    sha = hashlib.sha256(data).hexdigest()
+    _check_container(data, name)
+    try:
+        zf = zipfile.ZipFile(BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise InputFileError(
+            "filen er beskadiget og kan ikke læses som Excel-fil (.xlsx). Den er måske kun delvist "
+            "gemt eller kopieret.",
+            path=name,
+            hint="Gem filen igen fra Excel eller LibreOffice, eller hent en ny kopi.",
+        ) from exc
+    with zf:
+        reader = _ZipReader(zf, name)
+        return reader.read_workbook(path, sha)
+
+
+# ------------------------------------------------------------------------------------------------
+# Container checks
+# ------------------------------------------------------------------------------------------------
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError as exc:
+        raise InputFileError("filen findes ikke.", path=str(path)) from exc
+    except OSError as exc:
+        raise InputFileError(f"filen kan ikke læses ({exc.strerror}).", path=str(path)) from exc
+    if path.is_dir():
+        raise InputFileError("er en mappe, ikke en Excel-fil.", path=str(path))
+    if size > MAX_FILE_BYTES:
+        raise InputFileError(
+            f"filen er for stor ({size // (1024 * 1024)} MB); grænsen er {MAX_FILE_BYTES // (1024 * 1024)} MB.",
+            path=str(path),
+        )
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputFileError(f"filen kan ikke læses ({exc.strerror}).", path=str(path)) from exc
+
+
+def _check_container(data: bytes, name: str) -> None:
+    if data.startswith(OLE_MAGIC):
+        if "EncryptedPackage".encode("utf-16-le") in data or b"EncryptionInfo" in data:
+            raise InputFileError(
+                "projektmappen er krypteret eller beskyttet med adgangskode og kan ikke læses.",
+                path=name,
+                hint="Fjern adgangskoden (Filer > Oplysninger > Beskyt projektmappe) og gem igen som .xlsx.",
+            )
+        raise InputFileError(
+            "filen er i det gamle Excel-format (.xls), som ikke understøttes.", path=name, hint=HINT_SAVE_AS
+        )
+    if not data.startswith(ZIP_MAGIC):
+        if not data:
+            raise InputFileError("filen er tom.", path=name)
+        raise InputFileError("filen er ikke en Excel-fil (.xlsx).", path=name, hint=HINT_SAVE_AS)
+
+
+class _ZipReader:
+    def __init__(self, zf: zipfile.ZipFile, name: str) -> None:
+        self.zf = zf
+        self.name = name
+        self.total = 0
+        infos = zf.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise InputFileError(f"filen indeholder for mange dele ({len(infos)}).", path=name)
+        self.infos = {i.filename: i for i in infos}
+        names = set(self.infos)
+        if "xl/workbook.bin" in names:
+            raise InputFileError(
+                "filen er en binær Excel-projektmappe (.xlsb), som ikke understøttes.", path=name, hint=HINT_SAVE_AS
+            )
+        if any(n.lower().endswith("vbaproject.bin") for n in names) or b"macroEnabled" in self.read(
+            "[Content_Types].xml", required=False
+        ):
+            raise InputFileError(
+                "filen er en projektmappe med makroer (.xlsm). Af sikkerhedshensyn læses den ikke, og "
+                "makroer bliver aldrig kørt.",
+                path=name,
+                hint="Gem filen som 'Excel-projektmappe (.xlsx)' uden makroer, og prøv igen.",
+            )
+
+    def read(self, member: str, *, required: bool = True) -> bytes:
+        info = self.infos.get(member)
+        if info is None:
+            if required:
+                raise InputFileError(
+                    f"filen er ikke en gyldig Excel-projektmappe (delen '{member}' mangler).",
+                    path=self.name,
+                    hint=HINT_SAVE_AS,
+                )
+            return b""
+        limit = min(MAX_MEMBER_BYTES, MAX_TOTAL_BYTES - self.total)
+        if info.file_size > limit or (
+            info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1)
+        ):
+            raise self._bomb(member)
+        try:
+            with self.zf.open(info) as fh:
+                data = fh.read(limit + 1)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+            raise InputFileError(
+                f"filen er beskadiget (delen '{member}' kan ikke pakkes ud).", path=self.name, hint=HINT_SAVE_AS
+            ) from exc
+        if len(data) > limit:
+            raise self._bomb(member)
+        self.total += len(data)
+        return data
+
+    def _bomb(self, member: str) -> InputFileError:
+        return InputFileError(
+            f"filen pakker ud til mere end grænsen på {MAX_MEMBER_BYTES // (1024 * 1024)} MB "
+            f"(delen '{member}'). Den læses ikke, fordi den kan være en 'zip-bombe'.",
+            path=self.name,
+        )
+
+    def xml(self, member: str, *, required: bool = True) -> etree._Element | None:
+        data = self.read(member, required=required)
+        if not data:
+            return None
+        try:
+            root = etree.fromstring(data, _PARSER)
+        except etree.XMLSyntaxError as exc:
+            raise InputFileError(
+                f"filen er beskadiget: delen '{member}' er ikke gyldig XML ({exc.msg}). Det kan skyldes "
+                "ulovlige styretegn i en celle.",
+                path=self.name,
+                hint=HINT_SAVE_AS,
+            ) from exc
+        if root.getroottree().docinfo.doctype or b"<!ENTITY" in data[:65536]:
+            raise InputFileError(
+                f"delen '{member}' indeholder en DTD eller XML-entiteter. Det bruger Excel aldrig, og "
+                "filen læses ikke af sikkerhedshensyn.",
+                path=self.name,
+            )
+        return root
+
+    # ---------------------------------------------------------------------------------------------
+
+    def _rels(self, member: str) -> dict[str, tuple[str, str]]:
+        folder, base = posixpath.split(member)
+        root = self.xml(posixpath.join(folder, "_rels", base + ".rels"), required=False)
+        out: dict[str, tuple[str, str]] = {}
+        if root is None:
+            return out
+        for rel in root.iter(f"{{{_REL_NS}}}Relationship"):
+            target = rel.get("Target", "")
+            if rel.get("TargetMode") == "External":
+                continue
+            full = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+            out[rel.get("Id", "")] = (rel.get("Type", ""), full)
+        return out
+
+    def read_workbook(self, path: Path, sha: str) -> RawWorkbook:
+        wb_part = next(
+            (t for typ, t in self._rels("").values() if typ.endswith(_OFFICE_DOC)), "xl/workbook.xml"
+        )
+        root = self.xml(wb_part)
+        assert root is not None  # noqa: S101 - required=True never returns None
+        ns = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
+        q = f"{{{ns}}}" if ns else ""
+        rels = self._rels(wb_part)
+        pr = root.find(f"{q}workbookPr")
+        date1904 = pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
+        strings = self._shared_strings(rels, q)
+        sheets: dict[str, RawSheet] = {}
+        for sh in root.iter(f"{q}sheet"):
+            name = sh.get("name", "")
+            rid = next((v for k, v in sh.attrib.items() if str(k).endswith("}id")), None)
+            target = rels.get(rid or "")
+            sheet = RawSheet(name=name, state=sh.get("state", "visible"))
+            if target and target[0].endswith("/worksheet"):
+                sheet.cells = self._cells(target[1], strings, q)
+            sheets[name] = sheet
+        return RawWorkbook(path=path, sha256=sha, sheets=sheets, date1904=date1904)
+
+    def _shared_strings(self, rels: dict[str, tuple[str, str]], q: str) -> list[str]:
+        member = next((t for typ, t in rels.values() if typ.endswith("/sharedStrings")), None)
+        if member is None:
+            return []
+        root = self.xml(member, required=False)
+        if root is None:
+            return []
+        t_tag, r_tag, rph = f"{q}t", f"{q}r", f"{q}rPh"
+        out: list[str] = []
+        for si in root.iter(f"{q}si"):
+            out.append(_rich_text(si, t_tag, r_tag, rph))
+        return out
+
+    def _cells(self, member: str, strings: list[str], q: str) -> dict[str, CellValue]:
+        root = self.xml(member, required=False)
+        cells: dict[str, CellValue] = {}
+        if root is None:
+            return cells
+        c_tag, v_tag, is_tag, row_tag = f"{q}c", f"{q}v", f"{q}is", f"{q}row"
+        t_tag, r_tag, rph = f"{q}t", f"{q}r", f"{q}rPh"
+        data = root.find(f"{q}sheetData")
+        if data is None:
+            return cells
+        row_no = 0
+        for row in data.iterchildren(row_tag):
+            row_no = int(row.get("r") or row_no + 1)
+            col_no = 0
+            for c in row.iterchildren(c_tag):
+                ref = c.get("r")
+                if ref:
+                    col_no = _col_index(ref)
+                else:
+                    col_no += 1
+                    ref = f"{_col_letter(col_no)}{row_no}"
+                t = c.get("t")
+                if t == "inlineStr":
+                    node = c.find(is_tag)
+                    value: CellValue | None = _rich_text(node, t_tag, r_tag, rph) if node is not None else None
+                else:
+                    v = c.find(v_tag)
+                    text = v.text if v is not None else None
+                    if text is None:
+                        continue
+                    if t == "s":
+                        try:
+                            value = strings[int(text)]
+                        except (ValueError, IndexError):
+                            value = CellError("#REF!")
+                    elif t in ("str", "d"):
+                        value = _unescape(text)
+                    elif t == "b":
+                        value = text.strip() in ("1", "true")
+                    elif t == "e":
+                        value = CellError(text)
+                    else:
+                        try:
+                            value = float(text)
+                        except ValueError:
+                            value = _unescape(text)
+                if value is None or value == "":
+                    continue
+                cells[ref] = value
+        return cells
+
+
+def _rich_text(node: etree._Element, t_tag: str, r_tag: str, rph: str) -> str:
+    direct = node.find(t_tag)
+    if direct is not None and len(node) == 1:
+        return _unescape(direct.text or "")
+    parts: list[str] = []
+    for child in node:
+        if child.tag == t_tag:
+            parts.append(child.text or "")
+        elif child.tag == r_tag:
+            t = child.find(t_tag)
+            if t is not None:
+                parts.append(t.text or "")
+        # rPh (phonetic runs) and phoneticPr are ignored
+    return _unescape("".join(parts))
+
+
+def _unescape(text: str) -> str:
+    if "_x" not in text:
+        return text
+    return _ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 16)), text)
+
+
+def _col_index(ref: str) -> int:
+    n = 0
+    for ch in ref:
+        if "A" <= ch <= "Z":
+            n = n * 26 + ord(ch) - 64
+        else:
+            break
+    return n
+
+
+def _col_letter(n: int) -> str:
+    out = ""
+    while n:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def split_ref(ref: str) -> tuple[str, int]:
+    """'D12' -> ('D', 12)."""
+    m = _REF_RE.match(ref)
+    if not m:
+        raise ValueError(ref)
+    return m.group(1), int(m.group(2))

@@ -1,0 +1,129 @@
+"""Progress for batch runs.
+
+On a terminal: a rich progress bar with counts (færdige, sprunget over, ugyldige, fejlede) and ETA; a line
+is printed above the bar for every file that fails. Not on a terminal (CI, logs, pipes): exactly one plain
+line per file, so logs stay readable and greppable.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from types import TracebackType
+from typing import IO
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+__all__ = ["STATUS_LABELS", "BatchProgress"]
+
+# Status codes (pipeline.run.ItemStatus plus batch-only ones) -> Danish display text.
+STATUS_LABELS = {
+    "ok": "færdig",
+    "skipped": "sprunget over",
+    "invalid": "ugyldig",
+    "failed": "fejlet",
+    "ignored": "ignoreret",
+}
+
+
+class BatchProgress:
+    """Report the progress of a batch, as a bar on a terminal or as plain lines elsewhere.
+
+    Use as a context manager; call :meth:`item_done` once per file.
+    """
+
+    def __init__(
+        self,
+        total: int,
+        *,
+        stream: IO[str] | None = None,
+        terminal: bool | None = None,
+        description: str = "Vurderer intakeark",
+    ) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        if terminal is None:
+            isatty = getattr(self.stream, "isatty", None)
+            terminal = bool(isatty and isatty())
+        self.terminal = terminal
+        self.total = total
+        self.done = 0
+        self.counts: Counter[str] = Counter()
+        self.description = description
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        self._width = len(str(max(total, 1)))
+
+    # context management ------------------------------------------------------------------
+    def __enter__(self) -> BatchProgress:
+        if self.terminal:
+            console = Console(file=self.stream, force_terminal=True)
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[counts]}"),
+                TextColumn("forløbet"),
+                TimeElapsedColumn(),
+                TextColumn("tilbage"),
+                TimeRemainingColumn(),
+                console=console,
+                transient=False,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self.description, total=self.total, counts=self._counts_text())
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    # reporting ---------------------------------------------------------------------------
+    def _counts_text(self) -> str:
+        c = self.counts
+        return (
+            f"færdige {c['ok']} · sprunget over {c['skipped']} · ugyldige {c['invalid']} · fejlede {c['failed']}"
+        )
+
+    def item_done(self, name: str, status: str, detail: str | None = None) -> None:
+        """One file is finished (``status``: ok, skipped, invalid or failed)."""
+        self.done += 1
+        self.counts[status] += 1
+        label = STATUS_LABELS.get(status, status)
+        if self._progress is not None and self._task is not None:
+            if status in ("invalid", "failed"):
+                text = f"[red]{escape(label)}[/red] {escape(name)}"
+                if detail:
+                    text += f": {escape(detail)}"
+                self._progress.console.print(text, highlight=False, soft_wrap=True)
+            self._progress.update(self._task, advance=1, counts=self._counts_text())
+            return
+        line = f"[{self.done:>{self._width}}/{self.total}] {label:<13} {name}"
+        if detail:
+            line += f": {detail}"
+        self._write(line)
+
+    def note(self, text: str) -> None:
+        """A message that is not about one file's result (e.g. an ignored file)."""
+        if self._progress is not None:
+            self._progress.console.print(escape(text), highlight=False, soft_wrap=True)
+        else:
+            self._write(text)
+
+    def _write(self, line: str) -> None:
+        self.stream.write(line.replace("\n", " ") + "\n")
+        self.stream.flush()

@@ -1,0 +1,1032 @@
+"""The report context: everything a Word template may use, already formatted in Danish.
+
+:func:`build_context` turns a :class:`pipeline.models.Assessment` into a :class:`ReportContext`. Templates
+(docxtpl/Jinja) see ``ReportContext.model_dump()``. Rules for the model:
+
+* every value is text, a bool, a list or a nested model: never ``None`` (missing answers read
+  ``"(ikke besvaret)"``; a section that does not apply carries a one-sentence ``not_applicable_text``);
+* dates are written the Danish way ("5. januar 2026"; tables "05-01-2026"), numbers with decimal comma;
+* legal citations come from ``LegalRef.text`` (the criteria catalogue), never from the template;
+* characters that are illegal in XML are removed and tabs become spaces (:func:`clean_text`), so no answer
+  can add runs, tabs or page breaks to the document. Multi-line answers are lists of paragraphs.
+
+``docs/templates.md`` is generated from this module (:func:`variables_markdown`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline import __version__
+from pipeline.models import (
+    Action,
+    Assessment,
+    CriterionResult,
+    LegalRef,
+    Obligation,
+    Risk,
+)
+from pipeline.textfmt import date_long, date_table, join_da, number_da
+
+__all__ = [
+    "NOT_ANSWERED",
+    "ReportContext",
+    "build_context",
+    "clean_text",
+    "context_paths",
+    "variables_markdown",
+]
+
+NOT_ANSWERED = "(ikke besvaret)"
+UNCERTAIN_MARK = "⚠"
+
+# XML 1.0 allows #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+STATUS_LABELS = {
+    "opfyldt": "Opfyldt",
+    "delvist_opfyldt": "Delvist opfyldt",
+    "ikke_opfyldt": "Ikke opfyldt",
+    "ikke_relevant": "Ikke relevant",
+    "kraever_afklaring": "Kræver afklaring",
+}
+LEVEL_LABELS = {"lav": "Lav", "middel": "Middel", "hoej": "Høj", "kritisk": "Kritisk"}
+FAMILY_LABELS = {
+    "ai_act": "AI-forordningen",
+    "gdpr": "Databeskyttelse",
+    "fria": "Grundlæggende rettigheder",
+    "admin_law": "Forvaltningsret",
+    "technical": "Teknisk vurdering",
+    "security": "Informationssikkerhed",
+    "procurement": "Indkøb og kontrakt",
+    "governance": "Ledelse og organisering",
+}
+ROLE_LABELS = {"udbyder": "udbyder", "idriftsætter": "idriftsætter", "begge": "udbyder og idriftsætter"}
+OVERALL_LABELS = {
+    "forbudt": "Systemet er omfattet af et forbud og må ikke tages i brug",
+    "ikke_klar": "Systemet er ikke klar til brug",
+    "klar_med_forbehold": "Systemet kan tages i brug med forbehold",
+    "klar": "Systemet kan tages i brug",
+}
+# Colours of the heat map (fill, hex without '#'), by level.
+LEVEL_COLOURS = {"lav": "C6E0B4", "middel": "FFE699", "hoej": "F4B183", "kritisk": "FF7C80"}
+LIKELIHOOD_LABELS = ("Lav", "Middel", "Høj", "Meget høj")
+CONSEQUENCE_LABELS = ("Begrænset", "Moderat", "Alvorlig", "Kritisk")
+
+FRIA_PARTS = (
+    ("a", "Beskrivelse af idriftsætterens processer, hvor systemet anvendes"),
+    ("b", "Tidsrum og hyppighed for anvendelsen"),
+    ("c", "Kategorier af fysiske personer og grupper, der kan blive berørt"),
+    ("d", "Specifikke risici for skade på de berørte personer og grupper"),
+    ("e", "Gennemførelse af foranstaltninger til menneskeligt tilsyn"),
+    ("f", "Foranstaltninger, hvis risiciene indtræffer, herunder klageadgang og intern styring"),
+)
+GDPR_PARTS = (
+    ("a", "Systematisk beskrivelse af behandlingen og formålene"),
+    ("b", "Vurdering af nødvendighed og proportionalitet"),
+    ("c", "Vurdering af risici for de registreredes rettigheder og frihedsrettigheder"),
+    ("d", "Foranstaltninger til imødegåelse af risiciene"),
+)
+
+# Answers the report shows in fixed places, by role. Each role lists candidate question ids (the first
+# answered one wins), so a renamed question only needs an edit here.
+ANSWER_ROLES: dict[str, tuple[str, ...]] = {
+    "authority": ("authority_name", "myndighed", "authority"),
+    "case_number": ("case_number", "sagsnummer", "journal_number"),
+    "kle": ("kle", "kle_number", "kle_emne"),
+    "kle_facet": ("kle_facet", "handlingsfacet"),
+    "system_name": ("system_name", "systemnavn", "system"),
+    "version": ("document_version", "report_version", "version"),
+    "status": ("document_status", "report_status", "status"),
+    "confidentiality": ("confidentiality", "fortrolighed", "classification_marking"),
+    "department": ("department", "unit", "forvaltning", "organisational_unit"),
+    "owner": ("system_owner", "owner", "responsible"),
+    "author": ("assessor_name", "prepared_by", "contact_name", "author"),
+    "dpo_advice": ("dpo_advice", "dpo_opinion", "dpo_comment"),
+    "decision": ("decision", "approval_decision", "management_decision"),
+    "approver": ("approver_name", "approver", "approved_by"),
+    "approval_date": ("approval_date", "decision_date"),
+    "purpose": ("purpose", "system_purpose", "formaal"),
+    "description": ("system_description", "description", "beskrivelse"),
+    "phase": ("phase", "fase"),
+}
+
+
+class _Ctx(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------------------------
+# The context model (the contract with every template)
+# --------------------------------------------------------------------------------------------
+
+
+class Ref(_Ctx):
+    """A legal reference as it is cited."""
+
+    code: str = Field(description="Katalognotation, fx 'AIA 6(3)'.")
+    text: str = Field(description="Dansk citat, fx 'artikel 6, stk. 3, i AI-forordningen'; '⚠' ved usikkerhed.")
+    uncertain: bool = Field(description="Sand, når kilden er markeret ⚠ (ikke bekræftet).")
+
+
+class DocInfo(_Ctx):
+    """Journaling metadata (cover, document information, header and footer)."""
+
+    title: str = Field(description="Dokumentets titel.")
+    system_name: str = Field(description="AI-systemets navn.")
+    authority: str = Field(description="Myndighedens navn.")
+    department: str = Field(description="Forvaltning/enhed.")
+    case_number: str = Field(description="Sagsnummer (journalnummer).")
+    kle: str = Field(description="KLE-emnenummer, evt. med handlingsfacet.")
+    date: str = Field(description="Dokumentdato, fx '5. januar 2026'.")
+    date_table: str = Field(description="Dokumentdato i tabelform, fx '05-01-2026'.")
+    date_iso: str = Field(description="Dokumentdato ISO 8601, fx '2026-01-05'.")
+    version: str = Field(description="Dokumentets version.")
+    status: str = Field(description="'Kladde' eller 'Endelig'.")
+    confidentiality: str = Field(description="Fortrolighedsmarkering, fx 'Fortroligt'; ellers 'Ikke klassificeret'.")
+    author: str = Field(description="Udarbejdet af.")
+    owner: str = Field(description="Systemejer.")
+    source_file: str = Field(description="Navnet på intakearket (uden mappe).")
+
+
+class ActionRow(_Ctx):
+    """One action of the action plan."""
+
+    number: str = Field(description="Løbenummer, '1', '2' …")
+    id: str = Field(description="Handlingens id.")
+    title: str = Field(description="Kort titel.")
+    description: str = Field(description="Beskrivelse.")
+    priority: str = Field(description="'Høj', 'Middel' eller 'Lav'.")
+    owner_role: str = Field(description="Ansvarlig rolle.")
+    deadline: str = Field(description="Frist som tekst.")
+    source: str = Field(description="'Regel' eller 'Intake'.")
+
+
+class Summary(_Ctx):
+    """Summary and conclusion."""
+
+    prohibited: bool = Field(description="Sand, når systemet er omfattet af et forbud (forbuddet står først).")
+    prohibition_text: str = Field(description="Én sætning om forbuddet; tom tekst når ikke forbudt.")
+    risk_class: str = Field(description="AI-forordningens risikoklasse, fx 'Højrisiko-AI-system'.")
+    roles: str = Field(description="Myndighedens rolle(r), fx 'udbyder og idriftsætter'.")
+    dpia: str = Field(description="Konklusion om konsekvensanalyse (DPIA).")
+    fria: str = Field(description="Konklusion om grundrettighedsvurdering (FRIA).")
+    overall: str = Field(description="Samlet status som sætning.")
+    conclusion: str = Field(description="Den samlede konklusion (ét afsnit).")
+    follow_ups: list[str] = Field(description="Opfølgende analyser.")
+    top_actions: list[ActionRow] = Field(description="De (op til) fem vigtigste handlinger.")
+    uncertainties: list[str] = Field(description="Usikre forhold (⚠), som rapporten skal gøre opmærksom på.")
+
+
+class AnswerItem(_Ctx):
+    """One answer, ready to print."""
+
+    question_id: str = Field(description="Spørgsmålets id.")
+    section: str = Field(description="Afsnittet (arket) i intakearket.")
+    label: str = Field(description="Spørgsmålet.")
+    value: str = Field(description="Svaret på én linje.")
+    paragraphs: list[str] = Field(description="Svaret som afsnit (linjeskift bliver nye afsnit).")
+    location: str = Field(description="Ark og celle, fx \"'2 System'!C7\".")
+
+
+class Finding(_Ctx):
+    """One evaluated criterion."""
+
+    id: str = Field(description="Kriteriets id.")
+    family: str = Field(description="Område, fx 'Databeskyttelse'.")
+    title: str = Field(description="Kriteriets titel.")
+    status: str = Field(description="'Opfyldt', 'Delvist opfyldt', 'Ikke opfyldt', 'Ikke relevant' eller 'Kræver afklaring'.")
+    status_code: str = Field(description="Statuskode (maskinlæsbar).")
+    severity: str = Field(description="Alvor: 'Lav', 'Middel', 'Høj', 'Kritisk'.")
+    finding: str = Field(description="Vurdering.")
+    recommendation: str = Field(description="Anbefaling; tom tekst når ingen.")
+    references: list[Ref] = Field(description="Retsgrundlag.")
+    references_text: str = Field(description="Retsgrundlag som én tekst.")
+    trace: str = Field(description="De svar, vurderingen bygger på, med ark og celle.")
+    uncertain: bool = Field(description="Sand ved usikkert grundlag (⚠).")
+    uncertainty_note: str = Field(description="Forklaring på usikkerheden; tom tekst når ingen.")
+
+
+class FamilySection(_Ctx):
+    """A report section made of criteria (administrative law, technical, security, procurement …)."""
+
+    applies: bool = Field(description="Falsk, når afsnittet ikke er relevant (så vises kun not_applicable_text).")
+    not_applicable_text: str = Field(description="Én sætning om, hvorfor afsnittet ikke er relevant.")
+    findings: list[Finding] = Field(description="De relevante vurderinger.")
+
+
+class ObligationRow(_Ctx):
+    """A duty under the AI Act."""
+
+    id: str = Field(description="Forpligtelsens id.")
+    actor: str = Field(description="'udbyder', 'idriftsætter' eller 'udbyder og idriftsætter'.")
+    title: str = Field(description="Titel.")
+    description: str = Field(description="Beskrivelse.")
+    references_text: str = Field(description="Bestemmelser.")
+    applies_text: str = Field(description="'gælder' eller 'gælder fra 2. december 2027'.")
+    date_source: str = Field(description="Kilden til datoen; tom tekst når ingen.")
+    uncertain: bool = Field(description="Sand, når datoen er usikker (⚠).")
+
+
+class AiActSection(_Ctx):
+    """AI Act classification and obligations."""
+
+    is_ai_system: str = Field(description="'Ja', 'Nej' eller 'Kræver afklaring'.")
+    ai_system_reason: str = Field(description="Begrundelse for, om det er et AI-system.")
+    risk_class: str = Field(description="Risikoklassen som tekst.")
+    risk_class_code: str = Field(description="Risikoklassens kode.")
+    roles: str = Field(description="Roller som tekst.")
+    role_reasons: list[str] = Field(description="Begrundelser for rollerne.")
+    prohibited: bool = Field(description="Sand ved forbudt praksis.")
+    prohibited_practices: list[Ref] = Field(description="Forbudte former for AI-praksis.")
+    high_risk_basis: list[Ref] = Field(description="Grundlag for højrisiko.")
+    art_6_3: str = Field(description="Artikel 6, stk. 3-undtagelsen som sætning.")
+    transparency: list[Ref] = Field(description="Gennemsigtighedspligter.")
+    gpai: str = Field(description="Sætning om AI-model til almen brug.")
+    reasons: list[str] = Field(description="Begrundelse for klassifikationen.")
+    obligations: list[ObligationRow] = Field(description="Forpligtelser med 'gælder'/'gælder fra'.")
+    no_obligations_text: str = Field(description="Sætning, når ingen forpligtelser følger.")
+    findings: list[Finding] = Field(description="Vurderinger efter AI-forordningen.")
+
+
+class Part(_Ctx):
+    """A lettered part of GDPR Art. 35(7) or AI Act Art. 27(1)."""
+
+    letter: str = Field(description="Litra, fx 'a'.")
+    title: str = Field(description="Overskrift.")
+    covered: bool = Field(description="Sand, når intakearket dækker punktet.")
+    paragraphs: list[str] = Field(description="Indhold som afsnit (aldrig tom: ellers én sætning).")
+    findings: list[Finding] = Field(description="Vurderinger, der hører til punktet.")
+
+
+class PhaseBasis(_Ctx):
+    """Legal basis in one phase of the lifecycle."""
+
+    phase: str = Field(description="Fasen, fx 'Udvikling'.")
+    basis: str = Field(description="Behandlingsgrundlaget.")
+
+
+class GdprSection(_Ctx):
+    """Data protection, structured as GDPR Art. 35(7)(a)–(d)."""
+
+    applies: bool = Field(description="Falsk, når der ikke behandles personoplysninger.")
+    not_applicable_text: str = Field(description="Én sætning, når afsnittet ikke er relevant.")
+    personal_data: str = Field(description="'Ja', 'Nej' eller '(ikke besvaret)'.")
+    triage_result: str = Field(description="Konklusion på DPIA-screeningen.")
+    triage_reasons: list[str] = Field(description="Begrundelser for konklusionen.")
+    art_35_3: list[Ref] = Field(description="Artikel 35, stk. 3, der er opfyldt.")
+    wp248_criteria: list[str] = Field(description="Opfyldte kriterier i WP248 (EDPB).")
+    datatilsynet_items: list[str] = Field(description="Punkter på Datatilsynets liste.")
+    prior_consultation: str = Field(description="Sætning om forudgående høring (artikel 36).")
+    dpia_done: str = Field(description="Om konsekvensanalysen er gennemført.")
+    parts: list[Part] = Field(description="Artikel 35, stk. 7, litra a–d.")
+    legal_basis: list[PhaseBasis] = Field(description="Behandlingsgrundlag pr. fase.")
+    other_findings: list[Finding] = Field(description="Øvrige vurderinger om databeskyttelse.")
+
+
+class FriaSection(_Ctx):
+    """Fundamental rights impact assessment (AI Act Art. 27)."""
+
+    required: bool = Field(description="Sand, når grundrettighedsvurdering er påkrævet.")
+    not_applicable_text: str = Field(description="Én sætning, når den ikke er påkrævet.")
+    reasons: list[str] = Field(description="Begrundelser.")
+    registration: str = Field(description="Sætning om registrering (artikel 49, stk. 3).")
+    parts: list[Part] = Field(description="Artikel 27, stk. 1, litra a–f.")
+
+
+class RiskRow(_Ctx):
+    """One risk in the register."""
+
+    number: str = Field(description="Løbenummer.")
+    id: str = Field(description="Risikoens id.")
+    title: str = Field(description="Titel.")
+    description: str = Field(description="Beskrivelse.")
+    affected: str = Field(description="Hvem rammes.")
+    likelihood: str = Field(description="Sandsynlighed før foranstaltninger (1–4).")
+    consequence: str = Field(description="Konsekvens før foranstaltninger (1–4).")
+    level: str = Field(description="Niveau før foranstaltninger.")
+    measures: str = Field(description="Foranstaltninger.")
+    residual_likelihood: str = Field(description="Sandsynlighed efter foranstaltninger.")
+    residual_consequence: str = Field(description="Konsekvens efter foranstaltninger.")
+    residual_level: str = Field(description="Restrisiko.")
+    source: str = Field(description="'Regel' eller 'Intake'.")
+
+
+class HeatCell(_Ctx):
+    """One cell of a 4×4 heat map."""
+
+    count: str = Field(description="Antal risici i feltet (tom tekst når 0).")
+    ids: str = Field(description="Løbenumre på risici i feltet.")
+    colour: str = Field(description="Baggrundsfarve (hex uden #) til {% cellbg %}.")
+
+
+class HeatRow(_Ctx):
+    """One row of a heat map (one likelihood level, highest first)."""
+
+    label: str = Field(description="Sandsynlighed, fx 'Meget høj (4)'.")
+    cells: list[HeatCell] = Field(description="Fire felter, konsekvens 1–4.")
+
+
+class RiskSection(_Ctx):
+    """Risk assessment."""
+
+    applies: bool = Field(description="Falsk, når der ikke er registreret risici.")
+    not_applicable_text: str = Field(description="Én sætning, når der ingen risici er.")
+    rows: list[RiskRow] = Field(description="Risikoregistret.")
+    before: list[HeatRow] = Field(description="Varmekort før foranstaltninger (4 rækker, højeste sandsynlighed først).")
+    after: list[HeatRow] = Field(description="Varmekort efter foranstaltninger.")
+    consequence_labels: list[str] = Field(description="Kolonneoverskrifter (konsekvens 1–4).")
+
+
+class Approval(_Ctx):
+    """Approval block."""
+
+    dpo_advice: list[str] = Field(description="Databeskyttelsesrådgiverens råd (afsnit).")
+    decision: list[str] = Field(description="Beslutning (afsnit).")
+    approver: str = Field(description="Godkendt af.")
+    date: str = Field(description="Godkendelsesdato.")
+
+
+class VersionInfo(_Ctx):
+    """Versions and checksums (annex)."""
+
+    tool: str = Field(description="Værktøjets version.")
+    question_catalogue: str = Field(description="Spørgsmålskatalogets version.")
+    question_catalogue_sha256: str = Field(description="SHA-256 af spørgsmålskataloget.")
+    criteria_catalogue: str = Field(description="Kriteriekatalogets version.")
+    criteria_catalogue_sha256: str = Field(description="SHA-256 af kriteriekataloget.")
+    template: str = Field(description="Skabelonens version.")
+    template_sha256: str = Field(description="SHA-256 af skabelonen.")
+    input_sha256: str = Field(description="SHA-256 af intakearket.")
+    intake_template: str = Field(description="Intakearkets skabelonversion.")
+
+
+class ReportContext(_Ctx):
+    """Everything a report template may use."""
+
+    lang: str = Field(description="Sprog: 'da' eller 'en'.")
+    doc: DocInfo = Field(description="Dokumentoplysninger.")
+    summary: Summary = Field(description="Resumé og konklusion.")
+    system: list[AnswerItem] = Field(description="Beskrivelse af systemet og konteksten (svar fra intakearket).")
+    ai_act: AiActSection = Field(description="AI-forordningen.")
+    gdpr: GdprSection = Field(description="Databeskyttelse.")
+    fria: FriaSection = Field(description="Grundrettighedsvurdering.")
+    admin_law: FamilySection = Field(description="Forvaltningsret.")
+    technical: FamilySection = Field(description="Teknisk vurdering.")
+    security: FamilySection = Field(description="Informationssikkerhed.")
+    procurement: FamilySection = Field(description="Indkøb og kontrakt.")
+    governance: FamilySection = Field(description="Ledelse og organisering.")
+    risks: RiskSection = Field(description="Risikovurdering.")
+    actions: list[ActionRow] = Field(description="Handlingsplan.")
+    no_actions_text: str = Field(description="Sætning, når der ingen handlinger er.")
+    approval: Approval = Field(description="Godkendelse.")
+    answers: list[AnswerItem] = Field(description="Bilag: alle svar.")
+    criteria: list[Finding] = Field(description="Bilag: alle kriterier med status og sporbarhed.")
+    versions: VersionInfo = Field(description="Bilag: versioner og kontrolsummer.")
+
+
+# --------------------------------------------------------------------------------------------
+# Text helpers
+# --------------------------------------------------------------------------------------------
+
+
+def clean_text(value: str) -> str:
+    """Remove XML-illegal characters; tabs become spaces; CRLF/CR become LF."""
+    text = _XML_ILLEGAL.sub("", value)
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+
+
+def one_line(value: str) -> str:
+    """Clean text on one line (line breaks become spaces)."""
+    return re.sub(r"[ \n]+", " ", clean_text(value)).strip()
+
+
+def paragraphs(value: str) -> list[str]:
+    """Split clean text at line breaks into non-empty paragraphs."""
+    return [p.strip() for p in clean_text(value).split("\n") if p.strip()]
+
+
+def _or_missing(value: str | None) -> str:
+    text = one_line(value) if value else ""
+    return text or NOT_ANSWERED
+
+
+def _ref(r: LegalRef) -> Ref:
+    text = one_line(r.text)
+    if r.uncertain:
+        text = f"{text} {UNCERTAIN_MARK}"
+    return Ref(code=one_line(r.code), text=text, uncertain=r.uncertain)
+
+
+def _refs_text(refs: Sequence[LegalRef]) -> str:
+    return "; ".join(_ref(r).text for r in refs)
+
+
+# --------------------------------------------------------------------------------------------
+# Answers
+# --------------------------------------------------------------------------------------------
+
+
+def _load_catalogue() -> Any | None:
+    """The question catalogue, or ``None`` when it cannot be loaded (labels then fall back to ids)."""
+    try:
+        from pipeline.questions import load_questions
+
+        return load_questions()
+    except Exception:  # the report must render even without a readable catalogue
+        return None
+
+
+def _text(value: Any, lang: str = "da") -> str:
+    if isinstance(value, dict):
+        return str(value.get(lang) or value.get("da") or "")
+    return "" if value is None else str(value)
+
+
+class _Questions:
+    """Question labels, types, options and sections from the catalogue (tolerant of its absence)."""
+
+    def __init__(self, catalogue: Any | None, lang: str) -> None:
+        self.lang = lang
+        self.by_id: dict[str, Any] = {}
+        self.order: list[str] = []
+        self.section_titles: dict[str, str] = {}
+        self.section_sheets: dict[str, str] = {}
+        if catalogue is None:
+            return
+        for s in getattr(catalogue, "sections", []) or []:
+            sid = getattr(s, "id", "")
+            self.section_titles[sid] = _text(getattr(s, "title", sid), lang) or sid
+            self.section_sheets[sid] = str(getattr(s, "sheet", sid))
+        for q in getattr(catalogue, "questions", []) or []:
+            self.by_id[q.id] = q
+            self.order.append(q.id)
+
+    def label(self, qid: str) -> str:
+        q = self.by_id.get(qid)
+        return one_line(_text(getattr(q, "label", ""), self.lang)) if q is not None else qid
+
+    def section_of(self, qid: str) -> str:
+        q = self.by_id.get(qid)
+        return str(getattr(q, "section", "")) if q is not None else ""
+
+    def option_label(self, qid: str, code: str, column: str | None = None) -> str:
+        q = self.by_id.get(qid)
+        if q is None:
+            return code
+        options = getattr(q, "options", None) or []
+        if column is not None:
+            for col in getattr(q, "columns", None) or []:
+                if getattr(col, "id", None) == column:
+                    options = getattr(col, "options", None) or []
+        for opt in options:
+            if getattr(opt, "code", None) == code:
+                return _text(getattr(opt, "label", code), self.lang) or code
+        return code
+
+    def column_label(self, qid: str, column: str) -> str:
+        q = self.by_id.get(qid)
+        for col in getattr(q, "columns", None) or []:
+            if getattr(col, "id", None) == column:
+                return one_line(_text(getattr(col, "label", column), self.lang)) or column
+        return column
+
+
+def _scalar_text(value: Any, qs: _Questions, qid: str, column: str | None = None) -> str:
+    if isinstance(value, bool):
+        return "Ja" if value else "Nej"
+    if isinstance(value, dt.datetime):
+        return date_table(value.date())
+    if isinstance(value, dt.date):
+        return date_table(value)
+    if isinstance(value, int | float):
+        return number_da(value)
+    if isinstance(value, str):
+        return qs.option_label(qid, value, column) if value and qs.by_id.get(qid) is not None else value
+    return "" if value is None else str(value)
+
+
+def answer_paragraphs(qid: str, value: Any, qs: _Questions) -> list[str]:
+    """An answer as clean paragraphs (never empty)."""
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        rows = []
+        for n, row in enumerate(value, start=1):
+            parts = [
+                f"{qs.column_label(qid, k)}: {one_line(_scalar_text(v, qs, qid, k))}"
+                for k, v in row.items()
+                if v not in (None, "", [])
+            ]
+            rows.append(f"{n}. " + "; ".join(parts))
+        return rows or [NOT_ANSWERED]
+    if isinstance(value, list):
+        text = join_da([one_line(_scalar_text(v, qs, qid)) for v in value])
+        return [text] if text else [NOT_ANSWERED]
+    return paragraphs(_scalar_text(value, qs, qid)) or [NOT_ANSWERED]
+
+
+def _answer_item(assessment: Assessment, qid: str, qs: _Questions) -> AnswerItem:
+    intake = assessment.intake
+    value = intake.answers.get(qid)
+    paras = answer_paragraphs(qid, value, qs) if qid in intake.answers else [NOT_ANSWERED]
+    loc = intake.locations.get(qid)
+    section = qs.section_of(qid)
+    sheet = loc.sheet if loc else qs.section_sheets.get(section, "")
+    return AnswerItem(
+        question_id=qid,
+        section=one_line(qs.section_titles.get(section, sheet)) or "(ukendt afsnit)",
+        label=qs.label(qid),
+        value=" / ".join(paras),
+        paragraphs=paras,
+        location=f"'{one_line(loc.sheet)}'!{one_line(loc.cell)}" if loc else "(ikke i arket)",
+    )
+
+
+def _role(assessment: Assessment, role: str, qs: _Questions) -> str | None:
+    """The display text of the first answered question for a role, or ``None``."""
+    for qid in ANSWER_ROLES[role]:
+        if qid in assessment.intake.answers:
+            return " ".join(answer_paragraphs(qid, assessment.intake.answers[qid], qs))
+    return None
+
+
+def _role_paragraphs(assessment: Assessment, role: str, qs: _Questions) -> list[str]:
+    for qid in ANSWER_ROLES[role]:
+        if qid in assessment.intake.answers:
+            return answer_paragraphs(qid, assessment.intake.answers[qid], qs)
+    return [NOT_ANSWERED]
+
+
+# --------------------------------------------------------------------------------------------
+# Sections
+# --------------------------------------------------------------------------------------------
+
+
+def _finding(c: CriterionResult) -> Finding:
+    trace = "; ".join(
+        f"{one_line(t.label)}: {one_line(t.value) or NOT_ANSWERED}"
+        + (f" ('{one_line(t.sheet)}'!{one_line(t.cell)})" if t.sheet and t.cell else "")
+        for t in c.trace
+    )
+    uncertain = c.uncertain or any(r.uncertain for r in c.references)
+    note = one_line(c.uncertainty_note or "")
+    if uncertain and not note:
+        note = "Grundlaget er ikke endeligt bekræftet og bør kontrolleres."
+    return Finding(
+        id=one_line(c.id),
+        family=FAMILY_LABELS[c.family],
+        title=one_line(c.title),
+        status=STATUS_LABELS[c.status],
+        status_code=c.status,
+        severity=LEVEL_LABELS[c.severity],
+        finding=one_line(c.finding),
+        recommendation=one_line(c.recommendation or ""),
+        references=[_ref(r) for r in c.references],
+        references_text=_refs_text(c.references) or "(ingen henvisning)",
+        trace=trace or "(ingen svar)",
+        uncertain=uncertain,
+        uncertainty_note=note,
+    )
+
+
+def _relevant(criteria: Iterable[CriterionResult], family: str) -> list[CriterionResult]:
+    return [c for c in criteria if c.family == family and c.status != "ikke_relevant"]
+
+
+def _family_section(a: Assessment, family: str, not_applicable: str) -> FamilySection:
+    found = [_finding(c) for c in _relevant(a.criteria, family)]
+    return FamilySection(applies=bool(found), not_applicable_text=not_applicable, findings=found)
+
+
+def _action_row(n: int, x: Action) -> ActionRow:
+    deadline = one_line(x.deadline_text)
+    if x.deadline is not None:
+        deadline = f"{deadline} ({date_table(x.deadline)})" if deadline else date_table(x.deadline)
+    return ActionRow(
+        number=str(n),
+        id=one_line(x.id),
+        title=one_line(x.title),
+        description=one_line(x.description),
+        priority=x.priority.capitalize() if x.priority != "høj" else "Høj",
+        owner_role=_or_missing(x.owner_role),
+        deadline=deadline or NOT_ANSWERED,
+        source="Regel" if x.source == "regel" else "Intake",
+    )
+
+
+_PRIORITY_ORDER = {"høj": 0, "middel": 1, "lav": 2}
+
+
+def _roles_text(roles: Sequence[str]) -> str:
+    return join_da(list(dict.fromkeys(roles))) or "ingen rolle fastlagt"
+
+
+def _summary(a: Assessment, actions: list[ActionRow]) -> Summary:
+    c = a.classification
+    prohibited = c.prohibited or a.overall_status == "forbudt"
+    prohibition = ""
+    if prohibited:
+        practices = join_da([_ref(r).text for r in c.prohibited_practices]) or "artikel 5 i AI-forordningen"
+        prohibition = (
+            f"Systemet er omfattet af forbuddet mod forbudte former for AI-praksis ({practices}) "
+            "og må hverken købes, udvikles eller tages i brug."
+        )
+    order = sorted(range(len(a.actions)), key=lambda i: (_PRIORITY_ORDER[a.actions[i].priority], i))
+    fria = (
+        "Der skal udarbejdes en konsekvensanalyse vedrørende grundlæggende rettigheder (artikel 27 i AI-forordningen)."
+        if a.fria.required
+        else "Der skal ikke udarbejdes en konsekvensanalyse vedrørende grundlæggende rettigheder."
+    )
+    return Summary(
+        prohibited=prohibited,
+        prohibition_text=prohibition,
+        risk_class=one_line(c.risk_class_label),
+        roles=_roles_text(c.roles),
+        dpia=f"Konsekvensanalyse vedrørende databeskyttelse (DPIA): {one_line(a.dpia.result_label)}.",
+        fria=fria,
+        overall=OVERALL_LABELS[a.overall_status] + ".",
+        conclusion=one_line(a.conclusion) or NOT_ANSWERED,
+        follow_ups=[one_line(f) for f in a.follow_ups],
+        top_actions=[actions[i] for i in order[:5]],
+        uncertainties=[one_line(u) for u in a.uncertainties],
+    )
+
+
+def _obligation_row(o: Obligation) -> ObligationRow:
+    applies = one_line(o.applies_text)
+    if o.date_uncertain:
+        applies = f"{applies} {UNCERTAIN_MARK}"
+    return ObligationRow(
+        id=one_line(o.id),
+        actor=ROLE_LABELS[o.actor],
+        title=one_line(o.title),
+        description=one_line(o.description),
+        references_text=_refs_text(o.references) or "(ingen henvisning)",
+        applies_text=applies,
+        date_source=one_line(o.date_source or ""),
+        uncertain=o.date_uncertain,
+    )
+
+
+_ART_6_3 = {
+    "ikke_relevant": "Undtagelsen i artikel 6, stk. 3, er ikke relevant.",
+    "gælder": "Undtagelsen i artikel 6, stk. 3, finder anvendelse: systemet er ikke højrisiko, men vurderingen skal dokumenteres, og systemet skal registreres (artikel 6, stk. 4, og artikel 49, stk. 2).",
+    "gælder_ikke": "Undtagelsen i artikel 6, stk. 3, finder ikke anvendelse.",
+    "udelukket_profilering": "Undtagelsen i artikel 6, stk. 3, kan ikke anvendes, fordi systemet profilerer fysiske personer.",
+}
+
+
+def _ai_act(a: Assessment) -> AiActSection:
+    c = a.classification
+    is_ai = {True: "Ja", False: "Nej", None: "Kræver afklaring"}[c.is_ai_system]
+    return AiActSection(
+        is_ai_system=is_ai,
+        ai_system_reason=one_line(c.ai_system_reason) or NOT_ANSWERED,
+        risk_class=one_line(c.risk_class_label),
+        risk_class_code=c.risk_class,
+        roles=_roles_text(c.roles),
+        role_reasons=[one_line(r) for r in c.role_reasons],
+        prohibited=c.prohibited,
+        prohibited_practices=[_ref(r) for r in c.prohibited_practices],
+        high_risk_basis=[_ref(r) for r in c.high_risk_basis],
+        art_6_3=_ART_6_3[c.art_6_3_exception],
+        transparency=[_ref(r) for r in c.transparency_duties],
+        gpai=(
+            "Systemet bygger på en AI-model til almen brug."
+            if c.gpai
+            else "Systemet bygger ikke på en AI-model til almen brug."
+        ),
+        reasons=[one_line(r) for r in c.reasons],
+        obligations=[_obligation_row(o) for o in a.obligations],
+        no_obligations_text="Klassifikationen udløser ingen særlige forpligtelser efter AI-forordningen.",
+        findings=[_finding(x) for x in _relevant(a.criteria, "ai_act")],
+    )
+
+
+def _letter_of(refs: Sequence[LegalRef], prefix: str) -> set[str]:
+    letters: set[str] = set()
+    for r in refs:
+        m = re.match(re.escape(prefix) + r"\(([a-f])\)", r.code.replace(" ", ""))
+        if m:
+            letters.add(m.group(1))
+    return letters
+
+
+_PHASE_LABELS = {"indkoeb": "Indkøb", "udvikling": "Udvikling", "anvendelse": "Anvendelse", "ophoer": "Ophør"}
+_BASIS_QUESTIONS = {
+    "udvikling": ("legal_basis_development", "legal_basis_training", "behandlingsgrundlag_udvikling"),
+    "anvendelse": ("legal_basis_operation", "legal_basis_use", "behandlingsgrundlag_drift"),
+    "gentraening": ("legal_basis_retraining", "behandlingsgrundlag_gentraening"),
+}
+
+
+def _gdpr(a: Assessment, qs: _Questions, risks: list[RiskRow]) -> GdprSection:
+    d = a.dpia
+    gdpr_criteria = [c for c in a.criteria if c.family == "gdpr" and c.status != "ikke_relevant"]
+    parts: list[Part] = []
+    used: set[str] = set()
+    for letter, title in GDPR_PARTS:
+        mine = [c for c in gdpr_criteria if letter in _letter_of(c.references, "GDPR35(7)")]
+        used.update(c.id for c in mine)
+        paras: list[str] = []
+        if letter == "c":
+            paras = [f"{r.number}. {r.title}: {r.description} (niveau før foranstaltninger: {r.level})" for r in risks]
+        if letter == "d":
+            paras = [f"{r.number}. {r.title}: {r.measures}" for r in risks if r.measures != NOT_ANSWERED]
+        findings = [_finding(c) for c in mine]
+        covered = bool(paras or findings)
+        if not covered:
+            paras = ["Intakearket og kriteriekataloget giver ikke oplysninger til dette punkt; det skal udfyldes."]
+        parts.append(Part(letter=letter, title=title, covered=covered, paragraphs=paras, findings=findings))
+    bases: list[PhaseBasis] = []
+    for phase, qids in _BASIS_QUESTIONS.items():
+        for qid in qids:
+            if qid in a.intake.answers:
+                bases.append(
+                    PhaseBasis(
+                        phase=_PHASE_LABELS.get(phase, "Gentræning"),
+                        basis=" ".join(answer_paragraphs(qid, a.intake.answers[qid], qs)),
+                    )
+                )
+                break
+    applies = d.personal_data is not False
+    personal = {True: "Ja", False: "Nej", None: NOT_ANSWERED}[d.personal_data]
+    done = {"ja": "Konsekvensanalysen er gennemført.", "igang": "Konsekvensanalysen er i gang.",
+            "nej": "Konsekvensanalysen er ikke gennemført.", None: "Det er ikke oplyst, om en konsekvensanalyse er gennemført."}
+    return GdprSection(
+        applies=applies,
+        not_applicable_text=(
+            "Systemet behandler ikke personoplysninger, så der skal ikke udarbejdes en konsekvensanalyse "
+            "vedrørende databeskyttelse; vurderingen skal gentages, hvis systemet senere kommer til at "
+            "behandle personoplysninger."
+        ),
+        personal_data=personal,
+        triage_result=one_line(d.result_label),
+        triage_reasons=[one_line(r) for r in d.reasons],
+        art_35_3=[_ref(r) for r in d.art_35_3],
+        wp248_criteria=[one_line(x) for x in d.wp248_criteria],
+        datatilsynet_items=[one_line(x) for x in d.datatilsynet_items],
+        prior_consultation=(
+            "Der er en høj restrisiko, så Datatilsynet skal høres forud for behandlingen (artikel 36 i databeskyttelsesforordningen)."
+            if d.prior_consultation
+            else "Der er ikke grundlag for forudgående høring af Datatilsynet (artikel 36 i databeskyttelsesforordningen)."
+        ),
+        dpia_done=done[d.done],
+        parts=parts,
+        legal_basis=bases,
+        other_findings=[_finding(c) for c in gdpr_criteria if c.id not in used],
+    )
+
+
+def _fria(a: Assessment) -> FriaSection:
+    f = a.fria
+    fria_criteria = [c for c in a.criteria if c.family == "fria" and c.status != "ikke_relevant"]
+    parts = []
+    for letter, title in FRIA_PARTS:
+        mine = [_finding(c) for c in fria_criteria if letter in _letter_of(c.references, "AIA27(1)")]
+        covered = f.coverage.get(letter, False)
+        text = (
+            "Intakearket indeholder oplysninger til dette punkt."
+            if covered
+            else "Intakearket dækker ikke dette punkt; det skal beskrives, før systemet tages i brug."
+        )
+        parts.append(Part(letter=letter, title=title, covered=covered, paragraphs=[text], findings=mine))
+    return FriaSection(
+        required=f.required,
+        not_applicable_text=(
+            "Der skal ikke udarbejdes en konsekvensanalyse vedrørende grundlæggende rettigheder, fordi "
+            "betingelserne i artikel 27 i AI-forordningen ikke er opfyldt."
+        ),
+        reasons=[one_line(r) for r in f.reasons],
+        registration=(
+            "Anvendelsen skal registreres i EU-databasen (artikel 49, stk. 3, i AI-forordningen)."
+            if f.registration_required
+            else "Anvendelsen skal ikke registreres i EU-databasen."
+        ),
+        parts=parts,
+    )
+
+
+def cell_level(likelihood: int, consequence: int) -> str:
+    """Level of a heat map cell from its score (likelihood × consequence, 1–16)."""
+    score = likelihood * consequence
+    if score >= 12:
+        return "kritisk"
+    if score >= 6:
+        return "hoej"
+    if score >= 3:
+        return "middel"
+    return "lav"
+
+
+def _heat(points: list[tuple[str, int, int]]) -> list[HeatRow]:
+    rows = []
+    for lik in (4, 3, 2, 1):
+        cells = []
+        for con in (1, 2, 3, 4):
+            here = [n for n, li, co in points if li == lik and co == con]
+            cells.append(
+                HeatCell(
+                    count=str(len(here)) if here else "",
+                    ids=", ".join(here),
+                    colour=LEVEL_COLOURS[cell_level(lik, con)],
+                )
+            )
+        rows.append(HeatRow(label=f"{LIKELIHOOD_LABELS[lik - 1]} ({lik})", cells=cells))
+    return rows
+
+
+def _risk_row(n: int, r: Risk) -> RiskRow:
+    return RiskRow(
+        number=str(n),
+        id=one_line(r.id),
+        title=one_line(r.title),
+        description=one_line(r.description),
+        affected=_or_missing(r.affected),
+        likelihood=str(r.likelihood),
+        consequence=str(r.consequence),
+        level=LEVEL_LABELS[r.level],
+        measures=_or_missing(r.measures),
+        residual_likelihood=str(r.residual_likelihood),
+        residual_consequence=str(r.residual_consequence),
+        residual_level=LEVEL_LABELS[r.residual_level],
+        source="Regel" if r.source == "regel" else "Intake",
+    )
+
+
+def _risks(a: Assessment) -> RiskSection:
+    rows = [_risk_row(n, r) for n, r in enumerate(a.risks, start=1)]
+    before = [(str(n), r.likelihood, r.consequence) for n, r in enumerate(a.risks, start=1)]
+    after = [(str(n), r.residual_likelihood, r.residual_consequence) for n, r in enumerate(a.risks, start=1)]
+    return RiskSection(
+        applies=bool(rows),
+        not_applicable_text="Der er ikke registreret risici for systemet.",
+        rows=rows,
+        before=_heat(before),
+        after=_heat(after),
+        consequence_labels=[f"{label} ({n})" for n, label in enumerate(CONSEQUENCE_LABELS, start=1)],
+    )
+
+
+def _versions(a: Assessment) -> VersionInfo:
+    v = a.versions
+    return VersionInfo(
+        tool=one_line(v.tool) or __version__,
+        question_catalogue=one_line(v.question_catalogue),
+        question_catalogue_sha256=one_line(v.question_catalogue_sha256),
+        criteria_catalogue=one_line(v.criteria_catalogue),
+        criteria_catalogue_sha256=one_line(v.criteria_catalogue_sha256),
+        template=one_line(v.template or "") or NOT_ANSWERED,
+        template_sha256=one_line(v.template_sha256 or "") or NOT_ANSWERED,
+        input_sha256=one_line(v.input_sha256),
+        intake_template=one_line(a.intake.source.template_version or "") or NOT_ANSWERED,
+    )
+
+
+_SYSTEM_SECTIONS = ("system", "formaal", "kontekst", "anvendelse", "systembeskrivelse", "purpose", "context")
+
+
+def _system_items(a: Assessment, qs: _Questions) -> list[AnswerItem]:
+    """Answers describing the system and its context (catalogue sections, or the description roles)."""
+    ids = [q for q in qs.order if qs.section_of(q) in _SYSTEM_SECTIONS and q in a.intake.answers]
+    if not ids:
+        roles = ("system_name", "purpose", "description", "phase")
+        ids = [q for r in roles for q in ANSWER_ROLES[r] if q in a.intake.answers]
+    return [_answer_item(a, q, qs) for q in dict.fromkeys(ids)]
+
+
+def _doc_info(a: Assessment, qs: _Questions) -> DocInfo:
+    system = _role(a, "system_name", qs) or NOT_ANSWERED
+    kle = _role(a, "kle", qs)
+    facet = _role(a, "kle_facet", qs)
+    status_raw = (_role(a, "status", qs) or "").lower()
+    status = "Endelig" if status_raw.startswith("endelig") or status_raw == "final" else "Kladde"
+    conf_raw = _role(a, "confidentiality", qs)
+    if conf_raw in (None, "Nej", ""):
+        confidentiality = "Ikke klassificeret"
+    elif conf_raw == "Ja":
+        confidentiality = "Fortroligt"
+    else:
+        confidentiality = conf_raw
+    return DocInfo(
+        title=f"Vurdering af AI-system: {system}",
+        system_name=system,
+        authority=_role(a, "authority", qs) or NOT_ANSWERED,
+        department=_role(a, "department", qs) or NOT_ANSWERED,
+        case_number=_role(a, "case_number", qs) or NOT_ANSWERED,
+        kle=" ".join(x for x in (kle, facet) if x) or NOT_ANSWERED,
+        date=date_long(a.assessment_date),
+        date_table=date_table(a.assessment_date),
+        date_iso=a.assessment_date.isoformat(),
+        version=_role(a, "version", qs) or "1.0",
+        status=status,
+        confidentiality=confidentiality,
+        author=_role(a, "author", qs) or NOT_ANSWERED,
+        owner=_role(a, "owner", qs) or NOT_ANSWERED,
+        source_file=one_line(a.intake.source.file_name) or NOT_ANSWERED,
+    )
+
+
+def build_context(assessment: Assessment, *, catalogue: Any | None = None) -> ReportContext:
+    """Build the template context from an assessment (pure; the catalogue only supplies labels)."""
+    a = assessment
+    qs = _Questions(catalogue if catalogue is not None else _load_catalogue(), a.language)
+    actions = [_action_row(n, x) for n, x in enumerate(a.actions, start=1)]
+    risks = _risks(a)
+    answer_ids = [q for q in qs.order if q in a.intake.answers]
+    answer_ids += sorted(q for q in a.intake.answers if q not in qs.by_id)
+    approval_date = _role(a, "approval_date", qs)
+    return ReportContext(
+        lang=a.language,
+        doc=_doc_info(a, qs),
+        summary=_summary(a, actions),
+        system=_system_items(a, qs),
+        ai_act=_ai_act(a),
+        gdpr=_gdpr(a, qs, risks.rows),
+        fria=_fria(a),
+        admin_law=_family_section(a, "admin_law", "Der er ikke forvaltningsretlige forhold at vurdere, fordi systemet ikke indgår i sagsbehandling eller afgørelser."),
+        technical=_family_section(a, "technical", "Der er ikke tekniske forhold, som kriteriekataloget finder relevante for systemet."),
+        security=_family_section(a, "security", "Der er ikke forhold om informationssikkerhed, som kriteriekataloget finder relevante for systemet."),
+        procurement=_family_section(a, "procurement", "Afsnittet er ikke relevant, fordi systemet ikke anskaffes hos en leverandør."),
+        governance=_family_section(a, "governance", "Der er ikke forhold om ledelse og organisering, som kriteriekataloget finder relevante."),
+        risks=risks,
+        actions=actions,
+        no_actions_text="Vurderingen giver ikke anledning til handlinger.",
+        approval=Approval(
+            dpo_advice=_role_paragraphs(a, "dpo_advice", qs),
+            decision=_role_paragraphs(a, "decision", qs),
+            approver=_role(a, "approver", qs) or NOT_ANSWERED,
+            date=approval_date or NOT_ANSWERED,
+        ),
+        answers=[_answer_item(a, q, qs) for q in answer_ids],
+        criteria=[_finding(c) for c in a.criteria],
+        versions=_versions(a),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Introspection (template-check and docs/templates.md)
+# --------------------------------------------------------------------------------------------
+
+
+def _inner_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """(model class, is_list) for a field annotation."""
+    if get_origin(annotation) is list:
+        (item,) = get_args(annotation)
+        return (item if isinstance(item, type) and issubclass(item, BaseModel) else None), True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    return None, False
+
+
+def _type_name(annotation: Any) -> str:
+    model, is_list = _inner_model(annotation)
+    if model is not None:
+        return f"liste af {model.__name__}" if is_list else model.__name__
+    if get_origin(annotation) is list:
+        return "liste af tekst"
+    return {str: "tekst", bool: "sand/falsk"}.get(annotation, str(annotation))
+
+
+def context_paths(model: type[BaseModel] = ReportContext, prefix: str = "") -> list[tuple[str, str, str]]:
+    """Every variable path with its type and description, e.g. ('doc.title', 'tekst', '...').
+
+    Items of lists are written ``name[]``.
+    """
+    out: list[tuple[str, str, str]] = []
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{name}"
+        out.append((path, _type_name(field.annotation), field.description or ""))
+        inner, is_list = _inner_model(field.annotation)
+        if inner is not None:
+            out.extend(context_paths(inner, f"{path}[]." if is_list else f"{path}."))
+    return out
+
+
+def variables_markdown() -> str:
+    """The body of docs/templates.md (generated; a test checks it is fresh)."""
+    lines = [
+        "# Skabelonvariabler (Word-rapporten)",
+        "",
+        "<!-- Genereret af `python -m pipeline.report_context > docs/templates.md`; ret ikke i hånden. -->",
+        "",
+        "Alle variabler, en Word-skabelon (docxtpl/Jinja) kan bruge. Værdierne er allerede formateret på",
+        "dansk, og ingen værdi er tom (`None`): et ubesvaret spørgsmål står som \"(ikke besvaret)\", og et",
+        "afsnit, der ikke er relevant, har en sætning i `not_applicable_text`. `navn[]` betyder et element i",
+        "en liste (brug `{%tr for x in navn %}` i tabeller og `{%p for x in navn %}` i afsnit).",
+        "Tjek en egen skabelon med `aivurdering template-check SKABELON.docx`.",
+        "",
+        "| variabel | type | betydning |",
+        "|---|---|---|",
+    ]
+    for path, type_name, desc in context_paths():
+        lines.append(f"| `{path}` | {type_name} | {desc.replace('|', '/')} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(variables_markdown(), end="")

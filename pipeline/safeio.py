@@ -1,0 +1,147 @@
+"""Safe writing: nothing half-written is ever left under a final name.
+
+* :func:`atomic_write_bytes` writes one file through a temporary file in the same folder (write, flush,
+  fsync, then ``os.replace``/``os.link``); without ``force`` an existing file is never overwritten, and the
+  no-clobber check is atomic (``os.link`` fails if the target appeared meanwhile).
+* :func:`staged_dir` builds a whole folder (a journal package) under a hidden temporary name next to its
+  final place and renames it into place in one step when complete. An interrupted run removes the temporary
+  folder (and a later run removes leftovers of a killed one).
+
+Inputs are only ever opened for reading.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from pipeline.errors import OutputExistsError, UserError
+
+__all__ = ["TMP_MARK", "atomic_write_bytes", "atomic_write_text", "clean_stale", "publish_dir", "staged_dir"]
+
+TMP_MARK = ".aivtmp-"  # every temporary name contains this (batch discovery skips such names)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":  # pragma: no cover - directories cannot be opened on Windows
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_temp(folder: Path, name: str, data: bytes) -> Path:
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name[:40]}{TMP_MARK}", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return Path(tmp)
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, force: bool = False) -> Path:
+    """Write ``data`` to ``path`` atomically; refuse to overwrite unless ``force``."""
+    path = Path(path)
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{folder}: mappen kan ikke oprettes ({exc.strerror}).") from exc
+    if not force and path.exists():
+        raise OutputExistsError(str(path))
+    tmp = _write_temp(folder, path.name, data)
+    try:
+        if force:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)  # atomic no-clobber
+            except FileExistsError as exc:
+                raise OutputExistsError(str(path)) from exc
+            except OSError:  # file systems without hard links
+                if path.exists():
+                    raise OutputExistsError(str(path)) from None
+                os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    _fsync_dir(folder)
+    return path
+
+
+def atomic_write_text(path: Path, text: str, *, force: bool = False) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"), force=force)
+
+
+def clean_stale(folder: Path, name: str) -> None:
+    """Remove leftovers of an earlier, killed run for the package ``name`` in ``folder``."""
+    if not folder.is_dir():
+        return
+    for entry in folder.glob(f".{name}{TMP_MARK}*"):
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                entry.unlink()
+
+
+@contextlib.contextmanager
+def staged_dir(final: Path) -> Iterator[Path]:
+    """A hidden temporary folder next to ``final``; removed again if the block fails or is interrupted."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".{final.name}{TMP_MARK}{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if tmp.exists():  # not published by the block: clean up
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def publish_dir(staged: Path, final: Path, *, force: bool = False) -> None:
+    """Move a completed staged folder into place. Without ``force`` an existing ``final`` is refused.
+
+    With ``force`` the old folder is first renamed aside, the new one renamed into place, and only then the
+    old one deleted: at every moment ``final`` is either the complete old or the complete new package.
+    """
+    for entry in staged.iterdir():
+        if entry.is_file():
+            with open(entry, "rb") as fh:
+                os.fsync(fh.fileno())
+    _fsync_dir(staged)
+    if final.exists() or final.is_symlink():
+        if not force:
+            raise OutputExistsError(str(final))
+        if final.is_symlink() or not final.is_dir():
+            raise UserError(f"{final} findes allerede og er ikke en mappe; den overskrives ikke.")
+        old = final.parent / f".{final.name}{TMP_MARK}old-{uuid.uuid4().hex[:8]}"
+        os.replace(final, old)
+        try:
+            os.replace(staged, final)
+        except BaseException:
+            os.replace(old, final)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        try:
+            os.rename(staged, final)
+        except OSError as exc:
+            if final.exists():
+                raise OutputExistsError(str(final)) from exc
+            raise
+    _fsync_dir(final.parent)
