@@ -153,6 +153,7 @@ class RefRule(_Strict):
     ref: str
     when: str
     reason: str
+    extra_refs: list[str] = Field(default_factory=list)
     date_group: str | None = None
     actor: Literal["udbyder", "idriftsætter", "begge"] | None = None
 
@@ -298,6 +299,17 @@ class ConclusionTexts(_Strict):
     oevrige: str
 
 
+class ActionDefault(_Strict):
+    owner_role: str
+    deadline_text: str
+    deadline_days: int | None = None
+
+
+class RiskLevel(_Strict):
+    level: Level
+    max: int = Field(ge=1, le=16)
+
+
 class CriteriaCatalogue(BaseModel):
     """The validated, compiled catalogue. Use :func:`load_criteria`."""
 
@@ -305,6 +317,8 @@ class CriteriaCatalogue(BaseModel):
 
     catalogue: CatalogueMeta
     conclusion: ConclusionTexts
+    action_defaults: dict[Family, ActionDefault]
+    risk_levels: list[RiskLevel] = Field(min_length=1)
     facts: list[Fact]
     classification: ClassificationRules
     dpia: DpiaRules
@@ -346,7 +360,7 @@ class CriteriaCatalogue(BaseModel):
 # Loading
 # ------------------------------------------------------------------------------------------------
 
-_SINGLE_KEYS = ("catalogue", "conclusion", "classification", "dpia", "fria")
+_SINGLE_KEYS = ("catalogue", "conclusion", "action_defaults", "risk_levels", "classification", "dpia", "fria")
 _LIST_KEYS = ("facts", "obligations", "criteria")
 
 
@@ -572,7 +586,7 @@ class _Linter:
     def _rules(self, rules: Sequence[RefRule], path: str, part: str) -> None:
         for r in rules:
             self.compile(r.when, path, f"{part}: {r.ref}")
-            self.refs([r.ref], path, f"{part}: {r.ref}")
+            self.refs([r.ref, *r.extra_refs], path, f"{part}: {r.ref}")
             self.group(r.date_group, path, f"{part}: {r.ref}")
 
     def _classification(self) -> None:

@@ -12,7 +12,9 @@ then the assessment. KLE data is never bundled: only the formats are checked (by
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from pathlib import Path
 from typing import Any, Literal
 
 from lxml import etree
@@ -30,8 +32,10 @@ __all__ = [
     "build_metadata",
     "core_properties",
     "metadata_from_xml",
+    "schema_path",
     "to_json",
     "to_xml",
+    "validate_xml",
 ]
 
 NS = "urn:aivurdering:journalmetadata:1"
@@ -437,3 +441,21 @@ def metadata_from_xml(data: bytes) -> JournalMetadata:
         else:
             fields[key] = child.text
     return JournalMetadata.model_validate(fields)
+
+
+def schema_path() -> Path:
+    return Path(__file__).parent / "data" / "schemas" / "journal-metadata.xsd"
+
+
+@functools.lru_cache(maxsize=1)
+def _schema() -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(schema_path())))
+
+
+def validate_xml(data: bytes) -> list[str]:
+    """Problems found by validating an XML sidecar against journal-metadata.xsd (empty: valid)."""
+    schema = _schema()
+    doc = etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    if schema.validate(doc):
+        return []
+    return [f"linje {e.line}: {e.message}" for e in schema.error_log]

@@ -96,19 +96,31 @@ def build_name(
     from pipeline.config import validate_pattern
 
     validate_pattern(pattern)
+    limit = max(20, min(max_length, 200))
     parts: list[str] = []
-    filled = 0
+    values: list[int] = []  # indexes of field values in parts
     for literal, name, _spec, _conv in string.Formatter().parse(pattern):
         parts.append("".join(ch for ch in _SEPARATORS.sub("_", literal) if _keep(ch)))
         if name is not None:
-            value = safe_component(fields.get(name, ""), translit=translit)[: max(10, max_length // 2)]
-            parts.append(value.strip("._- "))
-            filled += bool(value)
-    if not filled:
+            values.append(len(parts))
+            parts.append(safe_component(fields.get(name, ""), translit=translit))
+    if not any(parts[i] for i in values):
         return FALLBACK
+    # too long: shorten the longest field first, so short fields (case number, version) survive
+    def _size() -> tuple[int, int]:
+        joined = "".join(parts)
+        return len(joined), len(joined.encode("utf-8"))
+
+    while _size()[0] > limit or _size()[1] > MAX_BYTES:
+        longest = max(values, key=lambda i: len(parts[i].encode("utf-8")))
+        chars, size = _size()
+        excess = max(chars - limit, (size - MAX_BYTES + 1) // 2, 1)
+        if len(parts[longest]) <= 8:
+            break
+        parts[longest] = parts[longest][: max(8, len(parts[longest]) - excess)].rstrip("._- ")
     raw = "".join(parts)
     # separators left around empty fields: "_v" stays, "__" and leading "_" go
     raw = re.sub(r"([_\-.])[_\-.]+", r"\1", raw)
     if translit:
         raw = transliterate(raw)
-    return _finish(raw, max(20, min(max_length, 200)), MAX_BYTES)
+    return _finish(raw, limit, MAX_BYTES)

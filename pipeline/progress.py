@@ -62,7 +62,6 @@ class BatchProgress:
         self.description = description
         self._progress: Progress | None = None
         self._task: TaskID | None = None
-        self._width = len(str(max(total, 1)))
 
     # context management ------------------------------------------------------------------
     def __enter__(self) -> BatchProgress:
@@ -112,7 +111,8 @@ class BatchProgress:
                 self._progress.console.print(text, highlight=False, soft_wrap=True)
             self._progress.update(self._task, advance=1, counts=self._counts_text())
             return
-        line = f"[{self.done:>{self._width}}/{self.total}] {label:<13} {name}"
+        width = len(str(max(self.total, 1)))
+        line = f"[{self.done:>{width}}/{self.total}] {label:<13} {name}"
         if detail:
             line += f": {detail}"
         self._write(line)

@@ -182,6 +182,9 @@ def table_sheets(catalogue: QuestionCatalogue) -> dict[str, str]:
     for q in catalogue.questions:
         if q.type != "table":
             continue
+        if table_only_section(catalogue, q.section):
+            out[q.id] = catalogue.section_by_id[q.section].sheet
+            continue
         name = table_sheet_name(q)
         n = 2
         while name.casefold() in used:
@@ -191,6 +194,12 @@ def table_sheets(catalogue: QuestionCatalogue) -> dict[str, str]:
         used.add(name.casefold())
         out[q.id] = name
     return out
+
+
+def table_only_section(catalogue: QuestionCatalogue, section_id: str) -> bool:
+    """A section whose only question is a table is shown as that table's sheet (no question sheet)."""
+    qs = catalogue.questions_in(section_id)
+    return len(qs) == 1 and qs[0].type == "table"
 
 
 def to_cell_value(item: Question | Column, value: Any, lang: str = "da") -> Any:
@@ -251,6 +260,10 @@ def build_workbook(catalogue: QuestionCatalogue | None = None, lang: str = "da")
     cells: dict[str, str] = {}  # question id or option key -> absolute cell ref for conditions
     pending: list[tuple[Worksheet, Question, list[int]]] = []
     for section in cat.sections:
+        if table_only_section(cat, section.id):
+            q = cat.questions_in(section.id)[0]
+            _table_sheet(wb.create_sheet(tables[q.id], index=len(wb.sheetnames) - 1), q, lang, lists)
+            continue
         ws = wb.create_sheet(section.sheet, index=len(wb.sheetnames) - 1)
         rows = _section_sheet(ws, section, cat, lang, lists, tables, cells)
         pending.extend((ws, q, r) for q, r in rows)

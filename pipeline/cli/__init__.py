@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from pipeline import __version__
+from pipeline.cli import _click_da
 from pipeline.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -22,6 +23,8 @@ from pipeline.errors import (
     UserError,
     exit_code_for,
 )
+
+_click_da.install()
 
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -103,7 +106,12 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     ctx.exit(0)
 
 
-@click.group(cls=AivGroup, context_settings=CONTEXT_SETTINGS)
+@click.group(
+    cls=AivGroup,
+    context_settings=CONTEXT_SETTINGS,
+    options_metavar="[TILVALG]",
+    subcommand_metavar="KOMMANDO [ARGUMENTER]...",
+)
 @click.option(
     "--version",
     is_flag=True,

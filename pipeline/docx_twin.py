@@ -1,0 +1,194 @@
+"""The machine-readable twin of a report: the full assessment as JSON in a custom XML part.
+
+:func:`embed` adds ``customXml/itemN.xml`` (with its ``itemPropsN.xml``) to the parts of a rendered
+report; :func:`read_assessment` finds it again in a journaled ``.docx`` (by namespace, so a Word re-save
+that renames the part does not matter), and :func:`answers_for_export` gives the answers back in the
+form the intake workbook understands. Reading is defensive: zip size limits, ``defusedxml`` parsing,
+pydantic validation; a foreign or damaged file gives a Danish :class:`InputFileError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import defusedxml.ElementTree as SafeET
+from lxml import etree
+from pydantic import ValidationError
+
+from pipeline.errors import InputFileError
+from pipeline.models import Assessment
+
+__all__ = ["NS", "answers_for_export", "embed", "read_assessment", "twin_json"]
+
+NS = "urn:aivurdering:assessment:1"
+ITEM_ID = "{7A1E5D2C-4B1F-4C7B-9E1A-A1B2C3D4E5F6}"
+REL_CUSTOM_XML = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/customXml"
+REL_CUSTOM_XML_PROPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/customXmlProps"
+CT_CUSTOM_XML_PROPS = "application/vnd.openxmlformats-officedocument.customXmlProperties+xml"
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
+
+MAX_ZIP_MEMBERS = 500
+MAX_TOTAL_BYTES = 200 * 1024 * 1024
+MAX_TWIN_BYTES = 50 * 1024 * 1024
+
+
+def twin_json(assessment: Assessment) -> str:
+    """Deterministic JSON of the assessment (ASCII only, so it is always legal XML text)."""
+    data = assessment.model_dump(mode="json")
+    return json.dumps(data, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
+
+
+def _xml(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def _add_rel(rels_xml: bytes, rel_type: str, target: str, prefix: str = "rIdAiv") -> bytes:
+    root = etree.fromstring(rels_xml)
+    ids = {r.get("Id") for r in root}
+    n = 1
+    while f"{prefix}{n}" in ids:
+        n += 1
+    rel = etree.SubElement(root, f"{{{PKG_REL_NS}}}Relationship")
+    rel.set("Id", f"{prefix}{n}")
+    rel.set("Type", rel_type)
+    rel.set("Target", target)
+    return _xml(root)
+
+
+def add_override(content_types: bytes, part_name: str, content_type: str) -> bytes:
+    """Add (or replace) an ``<Override>`` in ``[Content_Types].xml``."""
+    root = etree.fromstring(content_types)
+    for el in list(root):
+        if el.get("PartName") == part_name:
+            root.remove(el)
+    el = etree.SubElement(root, f"{{{CT_NS}}}Override")
+    el.set("PartName", part_name)
+    el.set("ContentType", content_type)
+    return _xml(root)
+
+
+def add_package_rel(parts: dict[str, bytes], source_rels: str, rel_type: str, target: str) -> None:
+    """Add a relationship to a ``.rels`` part unless one of that type and target exists."""
+    rels = parts.get(source_rels) or _xml(etree.Element(f"{{{PKG_REL_NS}}}Relationships", nsmap={None: PKG_REL_NS}))
+    root = etree.fromstring(rels)
+    if any(r.get("Type") == rel_type and r.get("Target") == target for r in root):
+        return
+    parts[source_rels] = _add_rel(rels, rel_type, target)
+
+
+def embed(parts: dict[str, bytes], assessment: Assessment) -> None:
+    """Add the twin to the parts of a .docx (in place). Deterministic."""
+    n = 1
+    while f"customXml/item{n}.xml" in parts:
+        n += 1
+    item, props = f"customXml/item{n}.xml", f"customXml/itemProps{n}.xml"
+    root = etree.Element(f"{{{NS}}}assessment", nsmap={None: NS})
+    root.set("format", "json")
+    root.set("version", "1")
+    root.text = twin_json(assessment)
+    parts[item] = _xml(root)
+    ds = "http://schemas.openxmlformats.org/officeDocument/2006/customXml"
+    pr = etree.Element(f"{{{ds}}}datastoreItem", nsmap={"ds": ds})
+    pr.set(f"{{{ds}}}itemID", ITEM_ID)
+    refs = etree.SubElement(pr, f"{{{ds}}}schemaRefs")
+    etree.SubElement(refs, f"{{{ds}}}schemaRef").set(f"{{{ds}}}uri", NS)
+    parts[props] = _xml(pr)
+    rels = etree.Element(f"{{{PKG_REL_NS}}}Relationships", nsmap={None: PKG_REL_NS})
+    rel = etree.SubElement(rels, f"{{{PKG_REL_NS}}}Relationship")
+    rel.set("Id", "rId1")
+    rel.set("Type", REL_CUSTOM_XML_PROPS)
+    rel.set("Target", f"itemProps{n}.xml")
+    parts[f"customXml/_rels/item{n}.xml.rels"] = _xml(rels)
+    parts["[Content_Types].xml"] = add_override(parts["[Content_Types].xml"], f"/{props}", CT_CUSTOM_XML_PROPS)
+    add_package_rel(parts, "word/_rels/document.xml.rels", REL_CUSTOM_XML, f"../{item}")
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputFileError(f"filen kan ikke læses ({exc.strerror}).", path=str(path)) from exc
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise InputFileError("filen er ikke et Word-dokument (.docx).", path=str(path)) from exc
+    infos = zf.infolist()
+    if len(infos) > MAX_ZIP_MEMBERS or sum(i.file_size for i in infos) > MAX_TOTAL_BYTES:
+        raise InputFileError("dokumentet er for stort eller har for mange dele til at blive læst sikkert.", path=str(path))
+    return zf
+
+
+def read_assessment(path: Path) -> Assessment:
+    """The assessment embedded in a report made by aivurdering."""
+    zf = _open_zip(path)
+    candidates = [n for n in zf.namelist() if re.fullmatch(r"customXml/[^/]+\.xml", n) and "itemProps" not in n]
+    for name in sorted(candidates):
+        info = zf.getinfo(name)
+        if info.file_size > MAX_TWIN_BYTES:
+            continue
+        try:
+            root = SafeET.fromstring(zf.read(name))
+        except Exception:  # a foreign or broken custom XML part is not ours: skip it
+            continue
+        if root.tag != f"{{{NS}}}assessment":
+            continue
+        try:
+            return Assessment.model_validate_json(root.text or "")
+        except ValidationError as exc:
+            raise InputFileError(
+                "de indlejrede vurderingsdata er beskadigede eller fra en uforenelig version "
+                f"({exc.error_count()} fejl).",
+                path=str(path),
+            ) from exc
+    raise InputFileError(
+        "dokumentet indeholder ingen indlejrede vurderingsdata. Kun rapporter skrevet af aivurdering kan importeres.",
+        path=str(path),
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def answers_for_export(assessment: Assessment) -> dict[str, Any]:
+    """The answers keyed by question id, typed as in :class:`pipeline.models.Intake` (dates as dates).
+
+    JSON has no dates, so answers that were dates come back as ISO text; the question catalogue (when
+    available) turns them into ``datetime.date`` again.
+    """
+    answers = _plain(dict(assessment.intake.answers))
+    types = _question_types()
+    for qid, value in list(answers.items()):
+        if types.get(qid) == "date" and isinstance(value, str):
+            try:
+                answers[qid] = dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+    return answers
+
+
+def _question_types() -> dict[str, str]:
+    try:
+        from pipeline.questions import load_questions
+
+        return {q.id: str(q.type) for q in load_questions().questions}
+    except Exception:  # without a catalogue the answers are still usable as text
+        return {}
