@@ -120,10 +120,12 @@ class Builder:
         self.p(text, style="Caption")
 
     def _cell(self, cell, text: str, bold: bool = False) -> None:
-        para = cell.paragraphs[0]
-        para.style = self.doc.styles["Tabeltekst"]
-        run = para.add_run(text)
-        run.bold = bold
+        """Cell text; a newline in ``text`` starts a new paragraph (used for {%p for %} loops in cells)."""
+        for n, line in enumerate(text.split("\n")):
+            para = cell.paragraphs[0] if n == 0 else cell.add_paragraph()
+            para.style = self.doc.styles["Tabeltekst"]
+            run = para.add_run(line)
+            run.bold = bold
 
     def table(self, headers: Sequence[str], loop: str, cells: Sequence[str], widths: Sequence[int]) -> Table:
         """A table with a header row and one looping row (``{%tr for ... %}``)."""
@@ -184,6 +186,8 @@ def _repeat_header(row) -> None:
 
 def _widths(t: Table, widths_mm: Sequence[int]) -> None:
     t.autofit = False
+    for col, w in zip(t._tbl.tblGrid.findall(qn("w:gridCol")), widths_mm, strict=False):
+        col.set(qn("w:w"), str(int(Mm(w).twips)))
     for row in t.rows:
         for cell, w in zip(row.cells, widths_mm, strict=False):
             cell.width = Mm(w)
@@ -253,7 +257,7 @@ def doc_info(b: Builder) -> None:
             ("Version og status", "{{ doc.version }} ({{ doc.status }})"),
             ("Klassifikation", "{{ doc.confidentiality }}"),
             ("Udarbejdet af", "{{ doc.author }}"),
-            ("Systemejer", "{{ doc.owner }}"),
+
             ("Intakeark", "{{ doc.source_file }}"),
         ]
     )
@@ -442,16 +446,20 @@ def heat_map(b: Builder, key: str) -> None:
     t.style = b.doc.styles[TABLE_STYLE]
     b._cell(t.rows[0].cells[0], "Sandsynlighed / konsekvens", bold=True)
     for c in range(4):
-        b._cell(t.rows[0].cells[c + 1], "{{ risks.consequence_labels[%d] }}" % c, bold=True)
+        b._cell(t.rows[0].cells[c + 1], "{{ risks.consequence_labels[" + str(c) + "] }}", bold=True)
     for r in range(4):
-        b._cell(t.rows[r + 1].cells[0], "{{ risks.%s[%d].label }}" % (key, r), bold=True)
+        b._cell(t.rows[r + 1].cells[0], "{{ risks." + key + "[" + str(r) + "].label }}", bold=True)
         for c in range(4):
             b._cell(
                 t.rows[r + 1].cells[c + 1],
-                "{%% cellbg risks.%s[%d].cells[%d].colour %%}{{ risks.%s[%d].cells[%d].ids }}"
-                % (key, r, c, key, r, c),
+                _heat_cell(key, r, c),
             )
     _widths(t, (40, 30, 30, 30, 30))
+
+
+def _heat_cell(key: str, r: int, c: int) -> str:
+    cell = f"risks.{key}[{r}].cells[{c}]"
+    return "{% cellbg " + cell + ".colour %}{{ " + cell + ".ids }}"
 
 
 def actions(b: Builder) -> None:
@@ -474,7 +482,13 @@ def approval(b: Builder) -> None:
     b.paragraphs("approval.dpo_advice")
     b.h(2, "Beslutning")
     b.paragraphs("approval.decision")
-    b.kv_table([("Godkendt af", "{{ approval.approver }}"), ("Dato", "{{ approval.date }}")])
+    b.kv_table(
+        [
+            ("Databeskyttelsesrådgiver", "{{ approval.dpo_name }}"),
+            ("Godkendt af", "{{ approval.approver }}"),
+            ("Dato", "{{ approval.date }}"),
+        ]
+    )
     t = b.doc.add_table(rows=2, cols=2)
     for c, text in enumerate(("Databeskyttelsesrådgiver", "Godkender")):
         cell = t.rows[0].cells[c]
@@ -489,7 +503,7 @@ def annexes(b: Builder) -> None:
     b.table(
         ["Afsnit", "Spørgsmål", "Svar", "Ark og celle"],
         "a in answers",
-        ["{{ a.section }}", "{{ a.label }}", "{{ a.value }}", "{{ a.location }}"],
+        ["{{ a.section }}", "{{ a.label }}", "{%p for para in a.paragraphs %}\n{{ para }}\n{%p endfor %}", "{{ a.location }}"],
         (28, 52, 55, 25),
     )
     b.h(1, "Bilag 2: Kriterier med status og sporbarhed")

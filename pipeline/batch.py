@@ -41,11 +41,12 @@ from typing import Any
 
 from pipeline import __version__
 from pipeline.errors import (
+    EXIT_EXTERNAL,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_INVALID,
     EXIT_OK,
-    ExternalToolError,
+    EXIT_OUTPUT_EXISTS,
     UserError,
     exit_code_for,
 )
@@ -87,6 +88,7 @@ _NOT_INTAKE = {
     ".ods": "OpenDocument-regneark (.ods); gem arket som .xlsx",
     ".csv": "CSV-fil; intakearket skal være en .xlsx-projektmappe",
 }
+_ANSWER_FILES = (".yaml", ".yml", ".json")
 _CRASH_MESSAGE = (
     "Arbejdsprocessen stoppede uventet under behandlingen af filen (fx for lidt hukommelse eller et "
     "nedbrud i et bibliotek). De øvrige filer er behandlet. Prøv filen alene med 'aivurdering render'."
@@ -131,8 +133,9 @@ def discover(root: Path, *, exclude: Sequence[Path] = ()) -> Discovery:
     """Find intake workbooks under ``root`` (recursively, sorted; symlinked folders are not followed).
 
     Hidden files and folders, temporary files of an interrupted run, the folders in ``exclude`` (the
-    output folder) and the output folders of earlier batches are skipped silently; lock files and other
-    non-workbooks are returned in ``ignored`` with a note.
+    output folder), the output folders of earlier batches and answer files beside the workbook made from
+    them (``x.yaml`` next to ``x.xlsx``) are skipped silently; lock files and other non-workbooks are
+    returned in ``ignored`` with a note.
     """
     root = Path(root)
     if root.is_file():
@@ -154,6 +157,7 @@ def discover(root: Path, *, exclude: Sequence[Path] = ()) -> Discovery:
             keep.append(d)
         dirs[:] = keep
         batch_out = (here / STATE_NAME).is_file()
+        stems = {Path(n).stem for n in files if n.lower().endswith(".xlsx")}
         for name in sorted(files):
             path = here / name
             lock = name.startswith(".~lock.") and name.endswith("#")
@@ -161,6 +165,8 @@ def discover(root: Path, *, exclude: Sequence[Path] = ()) -> Discovery:
                 continue
             if batch_out and name in (OVERVIEW_NAME, REPORT_XLSX_NAME, REPORT_JSON_NAME):
                 continue
+            if path.suffix.lower() in _ANSWER_FILES and path.stem in stems:
+                continue  # the answer file a workbook was filled from (aivurdering fill)
             reason = _ignore_reason(path)
             if reason is None:
                 found.workbooks.append(path)
@@ -399,9 +405,12 @@ def _warm(options: RunOptions) -> Any:
 
 
 def _init_worker(process: ProcessFn | None, options: RunOptions) -> None:
-    # The parent coordinates interrupts: workers finish the file in hand and are then shut down.
+    # The parent coordinates interrupts: a worker gets its own process group, so Ctrl-C in a terminal or a
+    # SIGTERM to the batch's process group reaches only the parent, which lets the files in hand finish
+    # and then shuts the workers down. (SIGTERM keeps its default, so a broken pool can still stop them.)
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _WORKER["process"] = process or _real_process
     config = None
     if process is None:
@@ -444,6 +453,7 @@ class _Stop:
 
     def __init__(self) -> None:
         self.requested = False
+        self.announced = False
         self._old: dict[int, Any] = {}
 
     def __enter__(self) -> _Stop:
@@ -462,6 +472,22 @@ class _Stop:
         self.requested = True
 
 
+def _start_forkserver() -> None:
+    """Start the fork server with SIGTERM ignored (inherited), so a SIGTERM to the whole process group
+    cannot kill it under the workers; the parent still receives the signal and stops cleanly."""
+    from multiprocessing import forkserver
+
+    with contextlib.suppress(Exception):
+        mp.get_context("forkserver").set_forkserver_preload(["pipeline.batch_warm"])
+    if threading.current_thread() is not threading.main_thread():
+        return
+    old = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
 def _crash_result(task: _Task) -> ItemResult:
     return ItemResult(input_path=task.path, status="failed", error=_CRASH_MESSAGE, exit_code=EXIT_INTERNAL)
 
@@ -469,14 +495,16 @@ def _crash_result(task: _Task) -> ItemResult:
 class _Pool:
     """Run tasks in worker processes with a bounded number in flight; isolate crashing files."""
 
-    def __init__(self, jobs: int, process: ProcessFn | None, options: RunOptions, stop: _Stop) -> None:
+    def __init__(self, jobs: int, process: ProcessFn | None, options: RunOptions, stop: _Stop,
+                 on_stop: Callable[[int], None] = lambda n: None) -> None:
+        self.on_stop = on_stop
+        self.started = time.time()
         self.jobs = jobs
         self.process = process
         self.options = options
         self.stop = stop
         self.ctx = mp.get_context("forkserver")
-        with contextlib.suppress(Exception):
-            self.ctx.set_forkserver_preload(["pipeline.run", "pipeline.batch"])
+        _start_forkserver()
 
     def _executor(self, workers: int) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -507,6 +535,9 @@ class _Pool:
                         pending.appendleft(task)
                         broken = True
                 if self.stop.requested:
+                    if not self.stop.announced:
+                        self.stop.announced = True
+                        self.on_stop(len(inflight))
                     for fut in list(inflight):
                         if fut.cancel():
                             pending.appendleft(inflight.pop(fut))
@@ -531,24 +562,43 @@ class _Pool:
         executor.shutdown(wait=True, cancel_futures=True)
 
     def _isolate(self, task: _Task) -> Iterator[tuple[_Task, _Reply | None]]:
+        reply = self._run_alone(task)
+        if reply is not None and _written_by_this_batch(reply.result, self.started) and not task.options.force:
+            # The first attempt finished and published its package, but its result was lost when another
+            # worker crashed: the package is this batch's own, so it may be replaced.
+            forced = _Task(task.key, task.path, task.options.model_copy(update={"force": True}))
+            reply = self._run_alone(forced)
+        yield task, reply
+
+    def _run_alone(self, task: _Task) -> _Reply | None:
         executor = self._executor(1)
         try:
-            reply = executor.submit(_work, task)
-            while True:
-                done, _ = wait([reply], timeout=0.2)
-                if done:
-                    break
+            future = executor.submit(_work, task)
+            while not wait([future], timeout=0.2)[0]:
+                pass
             try:
-                yield task, reply.result()
+                reply: _Reply | None = future.result()
             except BrokenProcessPool:
-                yield task, None
+                reply = None
             except Exception as exc:
-                yield task, _Reply(_failed(task, exc), 0, 0, 0.0)
+                reply = _Reply(_failed(task, exc), 0, 0, 0.0)
         except KeyboardInterrupt:
             _kill_workers(executor)
             executor.shutdown(wait=False, cancel_futures=True)
             raise
         executor.shutdown(wait=True)
+        return reply
+
+
+def _written_by_this_batch(result: ItemResult, started: float) -> bool:
+    """Whether ``result`` failed only because a package written since ``started`` exists."""
+    if result.exit_code != EXIT_OUTPUT_EXISTS or not result.error:
+        return False
+    target = Path(result.error.split(" findes allerede", 1)[0])  # OutputExistsError's message
+    try:
+        return target.stat().st_mtime >= started - 1.0
+    except OSError:
+        return False
 
 
 def _failed(task: _Task, exc: BaseException) -> ItemResult:
@@ -608,6 +658,8 @@ def run_batch(
     """
     started = time.perf_counter()
     root = Path(root)
+    if process is None:
+        _start_forkserver()  # warms the caches in parallel with the version check below
     config = None
     if process is None or options.out_dir is None or versions is None:
         from pipeline.config import load_config
@@ -634,7 +686,10 @@ def run_batch(
         result.jobs = max(1, min(jobs or default_jobs(), len(tasks) or 1))
         items: dict[str, BatchItem] = {}
         try:
-            for task, reply in _Pool(result.jobs, process, options, stop).run(tasks):
+            def on_stop(n: int) -> None:
+                prog.note(f"Afbryder: venter på {n} fil(er), der er i gang; tryk Ctrl-C igen for at stoppe straks.")
+
+            for task, reply in _Pool(result.jobs, process, options, stop, on_stop).run(tasks):
                 items[task.key] = _take(task, reply, state, fp, prog, complete=not options.pdf)
                 state.save(throttle=True)
         except KeyboardInterrupt:
@@ -645,7 +700,7 @@ def run_batch(
                                                     note="Ikke behandlet: kørslen blev afbrudt.")
             result.items.append(item)
         if options.pdf and not result.interrupted:
-            _add_pdfs(result, state, fp, config)
+            _add_pdfs(result, state, fp)
         state.save()
     result.items.sort(key=lambda i: i.key)
     result.seconds = time.perf_counter() - started
@@ -693,38 +748,53 @@ def _take(task: _Task, reply: _Reply | None, state: BatchState, fp: str, prog: B
                          worker_max_rss_kb=reply.max_rss_kb, seconds=reply.seconds)
     if res.status == "ok":
         state.record(task.key, res, fp, complete=complete)
-        detail = str(res.docx_path) if res.docx_path else None
+        detail = res.docx_path.name if res.docx_path else None
     else:
-        detail = _first_line(res.error)
+        detail = _first_line(strip_path(res.error, task.path))
     prog.item_done(task.key, item.status, detail)
     return item
+
+
+def strip_path(message: str | None, path: Path) -> str | None:
+    """A message without its leading ``<path>: `` (the batch names the file already)."""
+    if not message:
+        return message
+    for prefix in (f"{path}: ", f"{path.resolve()}: "):
+        if message.startswith(prefix):
+            return message[len(prefix):]
+    return message
 
 
 def _first_line(text: str | None) -> str | None:
     return text.splitlines()[0] if text else None
 
 
-def _add_pdfs(result: BatchResult, state: BatchState, fp: str, config: Any) -> None:
+def _add_pdfs(result: BatchResult, state: BatchState, fp: str) -> None:
     """PDF/A renditions for every document of this run, in one warm LibreOffice process."""
     done = [i for i in result.items if i.status == "ok" and i.result is not None and i.result.package]
     if not done:
         return
     from pipeline.journal import add_pdf_renditions
 
-    try:
-        add_pdf_renditions([i.result.package for i in done if i.result], config=config)
-    except ExternalToolError as exc:
-        result.pdf_error = str(exc)
-        result.pdf_exit_code = exit_code_for(exc)
-        result.notes.append(f"PDF/A blev ikke lavet: {exc}. Word-dokumenterne er skrevet.")
-        return
-    for item in done:
+    packages = add_pdf_renditions([i.result.package for i in done if i.result])
+    errors = []
+    for item, pkg in zip(done, packages, strict=True):
         res = item.result
         assert res is not None
-        pkg = res.package
-        res.pdf_path = getattr(pkg, "pdf", None)
-        res.paths = list(getattr(pkg, "paths", res.paths))
-        state.record(item.key, res, fp, complete=res.pdf_path is not None)
+        res.package = pkg
+        res.pdf_path = pkg.pdf
+        res.paths = list(pkg.paths)
+        state.record(item.key, res, fp, complete=pkg.pdf is not None)
+        if pkg.pdf is None:
+            item.note = pkg.pdf_error or "PDF/A-udgaven blev ikke lavet."
+            errors.append(item.note)
+    if errors:
+        result.pdf_error = errors[0]
+        result.pdf_exit_code = EXIT_EXTERNAL
+        result.notes.append(
+            f"PDF/A blev ikke lavet for {len(errors)} dokument(er): {errors[0]} Word-dokumenterne er skrevet; "
+            "kør batchen igen med --pdf, når fejlen er rettet."
+        )
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ pydantic validation; a foreign or damaged file gives a Danish :class:`InputFileE
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import defusedxml.ElementTree as SafeET
+from defusedxml.common import DefusedXmlException
 from lxml import etree
 from pydantic import ValidationError
 
@@ -140,7 +142,9 @@ def read_assessment(path: Path) -> Assessment:
             continue
         try:
             root = SafeET.fromstring(zf.read(name))
-        except Exception:  # a foreign or broken custom XML part is not ours: skip it
+        except (SafeET.ParseError, DefusedXmlException, ValueError):  # foreign or broken: not ours
+            root = None
+        if root is None:
             continue
         if root.tag != f"{{{NS}}}assessment":
             continue
@@ -178,10 +182,8 @@ def answers_for_export(assessment: Assessment) -> dict[str, Any]:
     types = _question_types()
     for qid, value in list(answers.items()):
         if types.get(qid) == "date" and isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):
                 answers[qid] = dt.date.fromisoformat(value)
-            except ValueError:
-                pass
     return answers
 
 

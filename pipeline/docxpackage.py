@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterable
 
 from lxml import etree
@@ -67,43 +69,53 @@ def _field_names(root: etree._Element) -> Iterable[str]:
             current.append(el.text or "")
 
 
+def _inspected(name: str) -> bool:
+    return name.endswith(".rels") or name in ("[Content_Types].xml", "word/settings.xml") or bool(
+        _STORY.match(name)
+    )
+
+
 def inspect_docx(data: bytes) -> list[str]:
     """Danish descriptions of everything that must not be in a journaled document (empty: all good)."""
-    problems: list[str] = []
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = zf.namelist()
+            parts = {n: zf.read(n) for n in names if _inspected(n)}
+    except (zipfile.BadZipFile, ValueError, OSError):
         return ["Dokumentet er ikke en gyldig .docx-fil (zip)."]
-    with zf:
-        names = zf.namelist()
-        if any("vbaproject" in n.lower() or n.lower().endswith(".bin") and "vba" in n.lower() for n in names):
-            problems.append("Dokumentet indeholder makroer (vbaProject).")
-        ct = zf.read("[Content_Types].xml").decode("utf-8", "replace") if "[Content_Types].xml" in names else ""
-        if "macroEnabled" in ct or "vbaProject" in ct:
-            problems.append("Dokumentet er af en makroaktiveret type.")
-        if any(n.startswith("word/embeddings/") for n in names) or "oleObject" in ct:
-            problems.append("Dokumentet indeholder indlejrede OLE-objekter.")
-        for name in names:
-            if name.endswith(".rels"):
-                rels = _xml(zf.read(name))
-                for rel in rels.iter(f"{{{PR}}}Relationship"):
-                    if rel.get("TargetMode") == "External":
-                        problems.append(
-                            f"Eksternt link i {name}: {rel.get('Target', '')[:80]} "
-                            f"({rel.get('Type', '').rsplit('/', 1)[-1]})."
-                        )
-            elif _STORY.match(name):
-                root = _xml(zf.read(name))
-                for instr in _field_names(root):
-                    field = (instr.strip().split() or [""])[0].upper()
-                    if field and field not in ALLOWED_FIELDS:
-                        problems.append(f"Levende felt {field} i {name} (kun PAGE og NUMPAGES er tilladt).")
-                if next(root.iter(f"{{{W}}}ins", f"{{{W}}}del"), None) is not None:
-                    problems.append(f"Sporede ændringer i {name}.")
-            elif name == "word/settings.xml":
-                root = _xml(zf.read(name))
-                if next(root.iter(f"{{{W}}}updateFields"), None) is not None:
-                    problems.append("Dokumentet beder Word om at opdatere felter ved åbning (updateFields).")
+    return _problems(names, parts)
+
+
+def _problems(names: list[str], parts: dict[str, bytes]) -> list[str]:
+    problems: list[str] = []
+    lower = [n.lower() for n in names]
+    if any("vbaproject" in n or (n.endswith(".bin") and "vba" in n) for n in lower):
+        problems.append("Dokumentet indeholder makroer (vbaProject).")
+    ct = parts.get("[Content_Types].xml", b"").decode("utf-8", "replace")
+    if "macroEnabled" in ct or "vbaProject" in ct:
+        problems.append("Dokumentet er af en makroaktiveret type.")
+    if any(n.startswith("word/embeddings/") for n in names) or "oleObject" in ct:
+        problems.append("Dokumentet indeholder indlejrede OLE-objekter.")
+    for name in names:
+        if name not in parts:
+            continue
+        if name.endswith(".rels"):
+            for rel in _xml(parts[name]).iter(f"{{{PR}}}Relationship"):
+                if rel.get("TargetMode") == "External":
+                    problems.append(
+                        f"Eksternt link i {name}: {rel.get('Target', '')[:80]} "
+                        f"({rel.get('Type', '').rsplit('/', 1)[-1]})."
+                    )
+        elif _STORY.match(name):
+            root = _xml(parts[name])
+            for instr in _field_names(root):
+                field = (instr.strip().split() or [""])[0].upper()
+                if field and field not in ALLOWED_FIELDS:
+                    problems.append(f"Levende felt {field} i {name} (kun PAGE og NUMPAGES er tilladt).")
+            if next(root.iter(f"{{{W}}}ins", f"{{{W}}}del"), None) is not None:
+                problems.append(f"Sporede ændringer i {name}.")
+        elif name == "word/settings.xml" and next(_xml(parts[name]).iter(f"{{{W}}}updateFields"), None) is not None:
+            problems.append("Dokumentet beder Word om at opdatere felter ved åbning (updateFields).")
     return problems
 
 
@@ -224,42 +236,84 @@ def _sanitize(parts: dict[str, bytes]) -> None:
 
 
 def finalize_docx(data: bytes, props: CoreProperties, *, source: str = "dokumentet") -> bytes:
-    """Set the core properties, remove external links, check; raise CatalogueError if unsafe."""
+    """Set the core properties, remove external links, check; raise CatalogueError if unsafe.
+
+    Unchanged parts are copied as they are (still compressed), so this costs little even for a large
+    document; the result is deterministic.
+    """
     try:
         zin = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
+        with zin:
+            infos = zin.infolist()
+            names = {i.filename for i in infos}
+            parts = {n: zin.read(n) for n in names if _inspected(n)}
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise CatalogueError("Word-dokumentet er ikke en gyldig .docx-fil.", path=source) from exc
-    with zin:
-        infos = zin.infolist()
-        parts = {info.filename: zin.read(info) for info in infos}
+    if "[Content_Types].xml" not in parts or "_rels/.rels" not in parts:
+        raise CatalogueError("Word-dokumentet er ikke en gyldig .docx-fil.", path=source)
+    before = dict(parts)
     _sanitize(parts)
     parts[CORE_PART] = _core_xml(props)
     _ensure_core_refs(parts)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-        written = set()
-        for info in infos:
-            zout.writestr(_clone(info), parts[info.filename])
-            written.add(info.filename)
-        if CORE_PART not in written:
-            zout.writestr(zipfile.ZipInfo(CORE_PART, date_time=(1980, 1, 1, 0, 0, 0)), parts[CORE_PART])
-    result = out.getvalue()
-    problems = inspect_docx(result)
+    changed = {n: b for n, b in parts.items() if before.get(n) != b}
+    problems = _problems([i.filename for i in infos] + [n for n in changed if n not in names], parts)
     if problems:
         raise CatalogueError(
             "Word-dokumentet kan ikke journaliseres: " + " ".join(problems)
             + " Ret Word-skabelonen (se docs/journaling.md).",
             path=source,
         )
-    return result
+    return _rezip(data, infos, changed)
 
 
-def _clone(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
-    new = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-    new.compress_type = zipfile.ZIP_DEFLATED
-    new.external_attr = info.external_attr
-    new.create_system = info.create_system
-    return new
+def _dos(date_time: tuple[int, int, int, int, int, int]) -> tuple[int, int]:
+    y, mo, d, h, mi, sec = date_time
+    return (h << 11) | (mi << 5) | (sec // 2), ((max(y, 1980) - 1980) << 9) | (mo << 5) | d
+
+
+def _rezip(data: bytes, infos: list[zipfile.ZipInfo], changed: dict[str, bytes]) -> bytes:
+    """Rebuild the zip: changed parts deflated anew, all others copied raw; same order and dates."""
+    out = io.BytesIO()
+    central: list[bytes] = []
+    entries: list[tuple[str, tuple[int, int, int, int, int, int], bytes | None]] = [
+        (i.filename, i.date_time, None) for i in infos
+    ]
+    known = {i.filename for i in infos}
+    entries += [(n, (1980, 1, 1, 0, 0, 0), None) for n in changed if n not in known]
+    by_name = {i.filename: i for i in infos}
+    for name, date_time, _ in entries:
+        fname = name.encode("utf-8")
+        if name in changed:
+            raw_data = changed[name]
+            comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+            payload = comp.compress(raw_data) + comp.flush()
+            crc, size, method = zlib.crc32(raw_data), len(raw_data), zipfile.ZIP_DEFLATED
+        else:
+            info = by_name[name]
+            if info.flag_bits & 0x1:
+                raise CatalogueError("Word-dokumentet er krypteret.")
+            off = info.header_offset
+            name_len, extra_len = struct.unpack("<HH", data[off + 26 : off + 30])
+            start = off + 30 + name_len + extra_len
+            payload = data[start : start + info.compress_size]
+            crc, size, method = info.CRC, info.file_size, info.compress_type
+        dos_time, dos_date = _dos(date_time)
+        offset = out.tell()
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0x0800, method, dos_time, dos_date, crc,
+                              len(payload), size, len(fname), 0))
+        out.write(fname)
+        out.write(payload)
+        central.append(
+            struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0x0800, method, dos_time, dos_date, crc,
+                        len(payload), size, len(fname), 0, 0, 0, 0, 0, offset)
+            + fname
+        )
+    cd_start = out.tell()
+    for entry in central:
+        out.write(entry)
+    cd_size = out.tell() - cd_start
+    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), cd_size, cd_start, 0))
+    return out.getvalue()
 
 
 def read_core_properties(data: bytes) -> dict[str, str]:

@@ -43,7 +43,8 @@ MAX_FILE_BYTES = 50 * 1024 * 1024  # the zip on disk
 MAX_MEMBER_BYTES = 64 * 1024 * 1024  # one decompressed part
 MAX_TOTAL_BYTES = 128 * 1024 * 1024  # all decompressed parts read
 MAX_MEMBERS = 5000
-MAX_RATIO = 200  # decompressed / compressed, for parts larger than 1 MB
+MAX_RATIO = 100  # decompressed / compressed, for parts larger than RATIO_FROM
+RATIO_FROM = 8 * 1024 * 1024
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -192,9 +193,9 @@ class _ZipReader:
             return b""
         limit = min(MAX_MEMBER_BYTES, MAX_TOTAL_BYTES - self.total)
         if info.file_size > limit or (
-            info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1)
+            info.file_size > RATIO_FROM and info.file_size > MAX_RATIO * max(info.compress_size, 1)
         ):
-            raise self._bomb(member)
+            raise self._bomb(member, info.file_size)
         try:
             with self.zf.open(info) as fh:
                 data = fh.read(limit + 1)
@@ -203,14 +204,15 @@ class _ZipReader:
                 f"filen er beskadiget (delen '{member}' kan ikke pakkes ud).", path=self.name, hint=HINT_SAVE_AS
             ) from exc
         if len(data) > limit:
-            raise self._bomb(member)
+            raise self._bomb(member, len(data))
         self.total += len(data)
         return data
 
-    def _bomb(self, member: str) -> InputFileError:
+    def _bomb(self, member: str, size: int) -> InputFileError:
         return InputFileError(
-            f"filen pakker ud til mere end grænsen på {MAX_MEMBER_BYTES // (1024 * 1024)} MB "
-            f"(delen '{member}'). Den læses ikke, fordi den kan være en 'zip-bombe'.",
+            f"delen '{member}' pakker ud til {size / (1024 * 1024):.0f} MB eller mere, langt mere end et "
+            f"intakeark fylder (grænsen er {MAX_MEMBER_BYTES // (1024 * 1024)} MB pr. del og et rimeligt "
+            "forhold til den pakkede størrelse). Filen læses ikke, fordi den kan være en 'zip-bombe'.",
             path=self.name,
         )
 

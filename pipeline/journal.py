@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,7 +38,7 @@ from pipeline.metadata import (
 )
 from pipeline.models import Assessment
 from pipeline.naming import build_name
-from pipeline.pdf import convert_to_pdfa, find_soffice, missing_message
+from pipeline.pdf import convert_to_pdfa, default_jobs, find_soffice, missing_message
 from pipeline.safeio import clean_stale, publish_dir, staged_dir
 
 __all__ = ["SUMS_NAME", "PackageResult", "add_pdf_renditions", "package_name", "write_package"]
@@ -89,9 +89,11 @@ def package_name(meta: JournalMetadata, config: OrgConfig) -> str:
     return build_name(f.moenster, fields, translit=f.translitterer, max_length=f.maks_laengde)
 
 
-def _entry(name: str, data: bytes, role: str, fmt: str, mime: str) -> FileEntry:
+def _entry(
+    name: str, data: bytes, role: Literal["hoveddokument", "rendition"], fmt: str, mime: str
+) -> FileEntry:
     return FileEntry(
-        filnavn=name, rolle=role, format=fmt, mimetype=mime, sha256=_sha256(data), stoerrelse=len(data)  # type: ignore[arg-type]
+        filnavn=name, rolle=role, format=fmt, mimetype=mime, sha256=_sha256(data), stoerrelse=len(data)
     )
 
 
@@ -179,9 +181,10 @@ def _convert(paths: Sequence[Path], *, timeout: float | None = None) -> dict[Pat
 
 
 def add_pdf_renditions(
-    packages: Sequence[PackageResult], *, timeout: float | None = None
+    packages: Sequence[PackageResult], *, timeout: float | None = None, jobs: int | None = None
 ) -> list[PackageResult]:
-    """Add PDF/A renditions to packages already written, with ONE LibreOffice run for all of them.
+    """Add PDF/A renditions to packages already written, with one LibreOffice start for all of them
+    (or ``jobs`` LibreOffice processes side by side; default: one per core, at least ~6 documents each).
 
     For batches: write every package with ``pdf=False``, then call this once. Each package is rebuilt
     (pdf + updated metadata + SHA256SUMS) in a staging folder and swapped in atomically. A package whose
@@ -193,7 +196,9 @@ def add_pdf_renditions(
     updated: dict[Path, PackageResult] = {}
     with tempfile.TemporaryDirectory(prefix="aivurdering-pdf-") as tmp:
         try:
-            made = convert_to_pdfa([p.docx for p in todo], Path(tmp), timeout=timeout, strict=False)
+            made = convert_to_pdfa(
+                [p.docx for p in todo], Path(tmp), timeout=timeout, strict=False, jobs=jobs or default_jobs(len(todo))
+            )
             error = None
         except ExternalToolError as exc:
             made, error = {}, str(exc)

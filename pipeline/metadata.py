@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lxml import etree
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pipeline import __version__
 from pipeline.models import Assessment
@@ -36,6 +36,7 @@ __all__ = [
     "to_json",
     "to_xml",
     "validate_xml",
+    "xml_safe",
 ]
 
 NS = "urn:aivurdering:journalmetadata:1"
@@ -51,7 +52,7 @@ _CONFIDENTIALITY: dict[str, tuple[Foelsomhed, str]] = {
     "saerligt_foelsomt": ("SaerligFoelsomme", "Særligt følsomt"),
 }
 _STATUS: dict[str, Fremdrift] = {"kladde": "Underudarbejdelse", "endelig": "Endeligt"}
-_DPIA_DA = {
+DPIA_TEXT = {
     "påkrævet": "påkrævet",
     "anbefalet": "anbefalet",
     "ikke_påkrævet": "ikke påkrævet",
@@ -60,8 +61,31 @@ _DPIA_DA = {
 _ROLE_DA = {"udbyder": "udbyder", "idriftsætter": "idriftsætter"}
 
 
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_safe(text: str) -> str:
+    """Remove characters XML 1.0 cannot carry (Excel cells sometimes hold them)."""
+    return _XML_ILLEGAL.sub("", text)
+
+
 class _M(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _xml_safe_strings(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: _clean(v) for k, v in data.items()}
+        return data
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return xml_safe(value)
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
 
 
 class Klassifikation(_M):
@@ -168,7 +192,7 @@ class JournalMetadata(_M):
 def _s(value: Any) -> str | None:
     if value is None:
         return None
-    text = str(value).strip()
+    text = xml_safe(str(value)).strip()
     return text or None
 
 
@@ -199,7 +223,7 @@ def _keywords(meta_fields: dict[str, Any], assessment: Assessment) -> list[str]:
     words.extend(f"Højrisikogrundlag: {ref.text}" for ref in cls.high_risk_basis)
     if cls.roles:
         words.append("Rolle: " + " og ".join(_ROLE_DA.get(r, r) for r in cls.roles))
-    words.append(f"Konsekvensanalyse (DPIA): {_DPIA_DA.get(assessment.dpia.result, assessment.dpia.result)}")
+    words.append(f"Konsekvensanalyse (DPIA): {DPIA_TEXT.get(assessment.dpia.result, assessment.dpia.result)}")
     fria = "påkrævet" if assessment.fria.required else "ikke påkrævet"
     words.append(f"Grundrettighedsvurdering (FRIA): {fria}")
     seen: set[str] = set()
@@ -211,6 +235,10 @@ def _keywords(meta_fields: dict[str, Any], assessment: Assessment) -> list[str]:
     return out
 
 
+def _facet(value: str | None) -> str | None:
+    return value if value and re.fullmatch(r"[A-ZÆØÅ]\d{2}", value) else None
+
+
 def build_metadata(assessment: Assessment, config: Any = None) -> JournalMetadata:
     """Journal metadata from the assessment (intake answers first) and the organisation configuration."""
     a = assessment.intake.answers
@@ -219,9 +247,9 @@ def build_metadata(assessment: Assessment, config: Any = None) -> JournalMetadat
     system_name = _s(a.get("system_name"))
     en = assessment.language == "en"
     name = system_name or ("(unnamed system)" if en else "(unavngivet system)")
-    titel = f"Impact assessment of the AI system {name}" if en else f"Konsekvensanalyse af AI-systemet {name}"
-    authority = _s(a.get("authority_name")) or (m.navn if m else None)
-    unit = _s(a.get("unit")) or (m.enhed if m else None)
+    titel = f"Assessment of AI system: {name}" if en else f"Vurdering af AI-system: {name}"
+    authority = _s(a.get("authority_name")) or (_s(m.navn) if m else None)
+    unit = _s(a.get("unit")) or (_s(m.enhed) if m else None)
     where = ", ".join(p for p in (authority, unit) if p)
     beskrivelse = (
         f"Vurdering af {name} efter AI-forordningen, databeskyttelsesforordningen og dansk forvaltningsret"
@@ -230,7 +258,7 @@ def build_metadata(assessment: Assessment, config: Any = None) -> JournalMetadat
     )
     conf_code = _s(a.get("confidentiality")) or (j.offentlighed if j and j.offentlighed else "ikke_fortroligt")
     foelsomhed, markering = _CONFIDENTIALITY.get(conf_code, _CONFIDENTIALITY["ikke_fortroligt"])
-    hjemmel = _s(a.get("confidentiality_basis")) or (j.offentlighed_hjemmel if j else None)
+    hjemmel = _s(a.get("confidentiality_basis")) or (_s(j.offentlighed_hjemmel) if j else None)
     offentlighed = Offentlighed(
         foelsomhed=foelsomhed,
         markering=markering,
@@ -238,16 +266,17 @@ def build_metadata(assessment: Assessment, config: Any = None) -> JournalMetadat
         hjemmel=hjemmel if foelsomhed != "IkkeFortrolige" else None,
     )
     klass = Klassifikation(
-        system=(j.klassifikationssystem if j else "KLE"),
-        emnenummer=_s(a.get("kle_number")) or (j.emnenummer if j else None),
-        handlingsfacet=_s(a.get("kle_facet")) or (j.handlingsfacet if j else None),
+        system=(_s(j.klassifikationssystem) if j else None) or "KLE",
+        emnenummer=_s(a.get("kle_number")) or (_s(j.emnenummer) if j else None),
+        handlingsfacet=_facet(_s(a.get("kle_facet")) or (_s(j.handlingsfacet) if j else None)),
     )
-    caseworker = _s(a.get("caseworker")) or (j.sagsbehandler if j else None)
+    caseworker = _s(a.get("caseworker")) or (_s(j.sagsbehandler) if j else None)
     ansvarlig = Person(navn=caseworker, email=_s(a.get("caseworker_email"))) if caseworker else None
     brevdato = a.get("document_date")
     if not isinstance(brevdato, dt.date):
         brevdato = assessment.assessment_date
-    cvr = _s(a.get("authority_cvr")) or (m.cvr if m else None)
+    cvr = _s(a.get("authority_cvr")) or (_s(m.cvr) if m else None)
+    cvr = cvr if cvr and re.fullmatch(r"[1-9]\d{7}", cvr) else None  # checked upstream; never break the XSD
     sagsnummer = _s(a.get("case_number"))
     v = assessment.versions
     cls = assessment.classification
@@ -258,7 +287,7 @@ def build_metadata(assessment: Assessment, config: Any = None) -> JournalMetadat
         "sagsnummer": sagsnummer,
         "klassifikation": klass,
         "brevdato": brevdato,
-        "dokumenttype": j.dokumenttype if j else "Internt dokument",
+        "dokumenttype": (_s(j.dokumenttype) if j else None) or "Internt dokument",
         "ansvarlig": ansvarlig,
         "myndighed": Myndighed(navn=authority, cvr=cvr, enhed=unit),
         "offentlighed": offentlighed,

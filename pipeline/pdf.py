@@ -2,7 +2,7 @@
 
 :func:`convert_to_pdfa` converts a *list* of .docx files with ONE LibreOffice start (``soffice
 --convert-to`` with all files on one command line), so a batch pays LibreOffice's start-up once instead of
-once per document. Each run uses its own throw-away user profile (``-env:UserInstallation``), so parallel
+once per document; ``jobs=N`` splits a large batch over N such processes, one per core. Each run uses its own throw-away user profile (``-env:UserInstallation``), so parallel
 runs and a user's open LibreOffice do not interfere, and a timeout stops a hung conversion (the whole
 process group is killed). Fonts are embedded (PDF/A requires it; the export is asked for
 ``SelectPdfVersion=2`` = PDF/A-2b).
@@ -20,12 +20,13 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pipeline.errors import ExternalToolError
 
-__all__ = ["PDF_FILTER", "convert_to_pdfa", "find_soffice", "missing_message"]
+__all__ = ["PDF_FILTER", "convert_one", "convert_to_pdfa", "default_jobs", "find_soffice", "missing_message"]
 
 PDF_FILTER = "pdf:writer_pdf_Export:" + json.dumps(
     {
@@ -38,6 +39,11 @@ PDF_FILTER = "pdf:writer_pdf_Export:" + json.dumps(
 )
 BASE_TIMEOUT = 60.0  # seconds for starting LibreOffice
 PER_FILE_TIMEOUT = 30.0
+
+
+def default_jobs(n_documents: int) -> int:
+    """LibreOffice processes for a batch: one per core, but at least ~6 documents per process."""
+    return max(1, min(os.cpu_count() or 1, n_documents // 6))
 
 
 def find_soffice() -> str | None:
@@ -69,13 +75,16 @@ def convert_to_pdfa(
     timeout: float | None = None,
     soffice: str | None = None,
     strict: bool = True,
+    jobs: int = 1,
 ) -> dict[Path, Path]:
-    """Convert every .docx in ``docx_paths`` to PDF/A-2b with one LibreOffice process.
+    """Convert every .docx in ``docx_paths`` to PDF/A-2b, starting LibreOffice once per chunk.
 
-    Returns ``{docx path: pdf path}``. A PDF goes to ``out_dir`` (default: next to its .docx) with the
-    .docx's stem. Inputs are copied under neutral names to a temporary folder first, so odd names and equal
-    stems in different folders cannot collide. Raises :class:`ExternalToolError` (Danish) when
-    LibreOffice is missing or times out, and (with ``strict``) when a PDF is missing; with
+    With ``jobs=1`` (default) ONE LibreOffice process converts them all; with ``jobs=N`` the list is split
+    into N chunks converted by N LibreOffice processes side by side (each with its own profile), e.g. one
+    per core for a large batch. Returns ``{docx path: pdf path}``. A PDF goes to ``out_dir`` (default: next
+    to its .docx) with the .docx's stem. Inputs are copied under neutral names to a temporary folder first,
+    so odd names and equal stems in different folders cannot collide. Raises :class:`ExternalToolError`
+    (Danish) when LibreOffice is missing or times out, and (with ``strict``) when a PDF is missing; with
     ``strict=False`` the documents LibreOffice could not convert are simply absent from the result.
     """
     paths = [Path(p) for p in docx_paths]
@@ -84,6 +93,44 @@ def convert_to_pdfa(
     exe = soffice or find_soffice()
     if not exe:
         raise ExternalToolError(missing_message())
+    jobs = max(1, min(jobs, len(paths)))
+    chunks = [paths[i::jobs] for i in range(jobs)]
+    result: dict[Path, Path] = {}
+    missing: list[str] = []
+    details: list[str] = []
+    try:
+        if jobs == 1:
+            outcomes = [_convert_chunk(exe, chunks[0], out_dir, timeout)]
+        else:
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                outcomes = list(pool.map(lambda c: _convert_chunk(exe, c, out_dir, timeout), chunks))
+        for done, lost, detail in outcomes:
+            result.update(done)
+            missing.extend(lost)
+            if detail:
+                details.append(detail)
+    except BaseException:
+        _remove(result.values())
+        raise
+    if missing and strict:
+        _remove(result.values())
+        raise ExternalToolError(
+            f"LibreOffice lavede ingen PDF for {', '.join(missing)}."
+            + (f" Besked: {details[0]}" if details else "")
+        )
+    return result
+
+
+def _remove(paths: Iterable[Path]) -> None:
+    for path in paths:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _convert_chunk(
+    exe: str, paths: list[Path], out_dir: Path | None, timeout: float | None
+) -> tuple[dict[Path, Path], list[str], str]:
+    """One LibreOffice process for ``paths``: (converted, names not converted, LibreOffice's message)."""
     limit = timeout if timeout is not None else BASE_TIMEOUT + PER_FILE_TIMEOUT * len(paths)
     with tempfile.TemporaryDirectory(prefix="aivurdering-lo-") as tmp:
         work = Path(tmp)
@@ -127,7 +174,7 @@ def convert_to_pdfa(
         except BaseException:
             _kill(proc)
             raise
-        result: dict[Path, Path] = {}
+        done: dict[Path, Path] = {}
         missing: list[str] = []
         for path, src in zip(paths, sources, strict=True):
             produced = outbox / f"{src.stem}.pdf"
@@ -138,17 +185,11 @@ def convert_to_pdfa(
             target_dir.mkdir(parents=True, exist_ok=True)
             target = target_dir / f"{path.stem}.pdf"
             shutil.move(str(produced), str(target))
-            result[path] = target
-        if missing and strict:
-            for done in result.values():
-                with contextlib.suppress(OSError):
-                    done.unlink()
-            detail = err.decode("utf-8", "replace").strip()[-300:]
-            raise ExternalToolError(
-                f"LibreOffice lavede ingen PDF for {', '.join(missing)} (afslutningskode {proc.returncode})."
-                + (f" Besked: {detail}" if detail else "")
-            )
-        return result
+            done[path] = target
+        detail = err.decode("utf-8", "replace").strip()[-300:] if missing else ""
+        if missing and proc.returncode:
+            detail = f"afslutningskode {proc.returncode}. {detail}".strip()
+        return done, missing, detail
 
 
 def convert_one(docx: Path, out_dir: Path | None = None, *, timeout: float | None = None) -> Path:

@@ -50,6 +50,7 @@ class BatchProgress:
         stream: IO[str] | None = None,
         terminal: bool | None = None,
         description: str = "Vurderer intakeark",
+        width: int | None = None,
     ) -> None:
         self.stream = stream if stream is not None else sys.stderr
         if terminal is None:
@@ -60,13 +61,14 @@ class BatchProgress:
         self.done = 0
         self.counts: Counter[str] = Counter()
         self.description = description
+        self.width = width
         self._progress: Progress | None = None
         self._task: TaskID | None = None
 
     # context management ------------------------------------------------------------------
     def __enter__(self) -> BatchProgress:
         if self.terminal:
-            console = Console(file=self.stream, force_terminal=True)
+            console = Console(file=self.stream, force_terminal=True, width=self.width)
             self._progress = Progress(
                 SpinnerColumn(),
                 TextColumn("[bold]{task.description}"),

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+import rule_engine
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
@@ -166,8 +167,32 @@ class QuestionCatalogue(_Strict):
         return self._conditions.get(question_id)
 
     def applies(self, question_id: str, answers: Mapping[str, Any]) -> bool:
+        """Whether the question applies given ``answers``.
+
+        A condition that cannot be evaluated because an answer it compares is missing (e.g.
+        ``affected_count >= 10000`` with no count) counts as not applying, like the greyed-out row.
+        """
         cond = self._conditions.get(question_id)
-        return True if cond is None else cond.evaluate(answers, self.array_symbols)
+        if cond is None:
+            return True
+        values = {name: _condition_value(answers.get(name), name in self.array_symbols) for name in cond.symbols}
+        try:
+            # the compiled rule, evaluated directly: Condition.evaluate re-parses the text on every call
+            # (to trace the symbols it reads), which costs ~1.5 ms; applicability needs no trace.
+            return bool(cond._rule.evaluate(values))
+        except rule_engine.EngineError:
+            return False
+
+
+def _condition_value(value: Any, is_array: bool) -> Any:
+    """An answer as conditions see it (same conversions as ``Condition.evaluate``)."""
+    if value is None:
+        return [] if is_array else None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return list(range(len(value)))
+    return value
 
 
 def _data_type(qtype: str) -> Any:

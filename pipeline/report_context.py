@@ -96,25 +96,44 @@ GDPR_PARTS = (
 # Answers the report shows in fixed places, by role. Each role lists candidate question ids (the first
 # answered one wins), so a renamed question only needs an edit here.
 ANSWER_ROLES: dict[str, tuple[str, ...]] = {
-    "authority": ("authority_name", "myndighed", "authority"),
-    "case_number": ("case_number", "sagsnummer", "journal_number"),
-    "kle": ("kle", "kle_number", "kle_emne"),
-    "kle_facet": ("kle_facet", "handlingsfacet"),
-    "system_name": ("system_name", "systemnavn", "system"),
-    "version": ("document_version", "report_version", "version"),
-    "status": ("document_status", "report_status", "status"),
-    "confidentiality": ("confidentiality", "fortrolighed", "classification_marking"),
-    "department": ("department", "unit", "forvaltning", "organisational_unit"),
-    "owner": ("system_owner", "owner", "responsible"),
-    "author": ("assessor_name", "prepared_by", "contact_name", "author"),
-    "dpo_advice": ("dpo_advice", "dpo_opinion", "dpo_comment"),
-    "decision": ("decision", "approval_decision", "management_decision"),
-    "approver": ("approver_name", "approver", "approved_by"),
-    "approval_date": ("approval_date", "decision_date"),
-    "purpose": ("purpose", "system_purpose", "formaal"),
-    "description": ("system_description", "description", "beskrivelse"),
-    "phase": ("phase", "fase"),
+    "authority": ("authority_name",),
+    "case_number": ("case_number",),
+    "kle": ("kle_number",),
+    "kle_facet": ("kle_facet",),
+    "system_name": ("system_name",),
+    "version": ("document_version",),
+    "status": ("document_status",),
+    "confidentiality": ("confidentiality",),
+    "department": ("unit",),
+    "author": ("caseworker",),
+    "document_date": ("document_date",),
+    "dpo_name": ("dpo_name",),
+    "dpo_advice": ("dpo_advice",),
+    "decision": ("decision",),
+    "approver": ("approver_name",),
+    "approver_title": ("approver_title",),
+    "approval_date": ("approval_date",),
+    "purpose": ("system_purpose",),
+    "description": ("intended_use",),
+    "phase": ("phase",),
 }
+# Answers shown under the lettered parts of GDPR Art. 35(7) and AI Act Art. 27(1).
+GDPR_PART_ANSWERS: dict[str, tuple[str, ...]] = {
+    "a": ("system_purpose", "data_categories", "data_subjects_scale", "data_sources", "retention"),
+    "b": ("necessity_proportionality", "pseudonymisation", "information_to_data_subjects"),
+    "c": ("specific_harms",),
+    "d": ("automation_bias_measures",),
+}
+FRIA_PART_ANSWERS: dict[str, tuple[str, ...]] = {
+    "a": ("deployment_process",),
+    "b": ("usage_period_frequency",),
+    "c": ("affected_groups", "affected_count"),
+    "d": ("specific_harms",),
+    "e": ("human_review", "can_override", "automation_bias_measures"),
+    "f": ("complaint_mechanism", "can_stop"),
+}
+# Catalogue sections shown in "Beskrivelse af systemet og konteksten".
+SYSTEM_SECTIONS = ("system", "output")
 
 
 class _Ctx(BaseModel):
@@ -143,14 +162,13 @@ class DocInfo(_Ctx):
     department: str = Field(description="Forvaltning/enhed.")
     case_number: str = Field(description="Sagsnummer (journalnummer).")
     kle: str = Field(description="KLE-emnenummer, evt. med handlingsfacet.")
-    date: str = Field(description="Dokumentdato, fx '5. januar 2026'.")
+    date: str = Field(description="Dokumentdato (intakearkets dokumentdato, ellers vurderingsdatoen), fx '5. januar 2026'.")
     date_table: str = Field(description="Dokumentdato i tabelform, fx '05-01-2026'.")
     date_iso: str = Field(description="Dokumentdato ISO 8601, fx '2026-01-05'.")
     version: str = Field(description="Dokumentets version.")
     status: str = Field(description="'Kladde' eller 'Endelig'.")
-    confidentiality: str = Field(description="Fortrolighedsmarkering, fx 'Fortroligt'; ellers 'Ikke klassificeret'.")
+    confidentiality: str = Field(description="Fortrolighedsmarkering, fx 'Fortroligt' eller 'Ikke fortroligt'.")
     author: str = Field(description="Udarbejdet af.")
-    owner: str = Field(description="Systemejer.")
     source_file: str = Field(description="Navnet på intakearket (uden mappe).")
 
 
@@ -174,7 +192,7 @@ class Summary(_Ctx):
     prohibition_text: str = Field(description="Én sætning om forbuddet; tom tekst når ikke forbudt.")
     risk_class: str = Field(description="AI-forordningens risikoklasse, fx 'Højrisiko-AI-system'.")
     roles: str = Field(description="Myndighedens rolle(r), fx 'udbyder og idriftsætter'.")
-    dpia: str = Field(description="Konklusion om konsekvensanalyse (DPIA).")
+    dpia: str = Field(description="Konklusion om konsekvensanalyse vedrørende databeskyttelse (DPIA), som sætning.")
     fria: str = Field(description="Konklusion om grundrettighedsvurdering (FRIA).")
     overall: str = Field(description="Samlet status som sætning.")
     conclusion: str = Field(description="Den samlede konklusion (ét afsnit).")
@@ -348,7 +366,8 @@ class Approval(_Ctx):
 
     dpo_advice: list[str] = Field(description="Databeskyttelsesrådgiverens råd (afsnit).")
     decision: list[str] = Field(description="Beslutning (afsnit).")
-    approver: str = Field(description="Godkendt af.")
+    dpo_name: str = Field(description="Databeskyttelsesrådgiverens navn.")
+    approver: str = Field(description="Godkendt af (navn og stilling).")
     date: str = Field(description="Godkendelsesdato.")
 
 
@@ -403,12 +422,23 @@ def clean_text(value: str) -> str:
 
 def one_line(value: str) -> str:
     """Clean text on one line (line breaks become spaces)."""
+    if value.isprintable() and "  " not in value and value == value.strip():
+        return value  # fast path: nothing to clean (isprintable is False for controls and surrogates)
     return re.sub(r"[ \n]+", " ", clean_text(value)).strip()
 
 
 def paragraphs(value: str) -> list[str]:
     """Split clean text at line breaks into non-empty paragraphs."""
     return [p.strip() for p in clean_text(value).split("\n") if p.strip()]
+
+
+def _sentence(value: str) -> str:
+    """One line, capitalised, ending with a full stop (or NOT_ANSWERED when empty)."""
+    text = one_line(value)
+    if not text:
+        return NOT_ANSWERED
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _or_missing(value: str | None) -> str:
@@ -443,9 +473,14 @@ def _load_catalogue() -> Any | None:
 
 
 def _text(value: Any, lang: str = "da") -> str:
+    """A {da, en} text (dict or catalogue ``Text``) in the wanted language (Danish as fallback)."""
+    if value is None:
+        return ""
     if isinstance(value, dict):
         return str(value.get(lang) or value.get("da") or "")
-    return "" if value is None else str(value)
+    if isinstance(value, str):
+        return value
+    return str(getattr(value, lang, None) or getattr(value, "da", "") or "")
 
 
 class _Questions:
@@ -646,7 +681,7 @@ def _summary(a: Assessment, actions: list[ActionRow]) -> Summary:
         prohibition_text=prohibition,
         risk_class=one_line(c.risk_class_label),
         roles=_roles_text(c.roles),
-        dpia=f"Konsekvensanalyse vedrørende databeskyttelse (DPIA): {one_line(a.dpia.result_label)}.",
+        dpia=_sentence(a.dpia.result_label),
         fria=fria,
         overall=OVERALL_LABELS[a.overall_status] + ".",
         conclusion=one_line(a.conclusion) or NOT_ANSWERED,
@@ -700,7 +735,7 @@ def _ai_act(a: Assessment) -> AiActSection:
             if c.gpai
             else "Systemet bygger ikke på en AI-model til almen brug."
         ),
-        reasons=[one_line(r) for r in c.reasons],
+        reasons=[one_line(r) for r in c.reasons if one_line(r) != one_line(c.ai_system_reason)],
         obligations=[_obligation_row(o) for o in a.obligations],
         no_obligations_text="Klassifikationen udløser ingen særlige forpligtelser efter AI-forordningen.",
         findings=[_finding(x) for x in _relevant(a.criteria, "ai_act")],
@@ -718,10 +753,22 @@ def _letter_of(refs: Sequence[LegalRef], prefix: str) -> set[str]:
 
 _PHASE_LABELS = {"indkoeb": "Indkøb", "udvikling": "Udvikling", "anvendelse": "Anvendelse", "ophoer": "Ophør"}
 _BASIS_QUESTIONS = {
-    "udvikling": ("legal_basis_development", "legal_basis_training", "behandlingsgrundlag_udvikling"),
-    "anvendelse": ("legal_basis_operation", "legal_basis_use", "behandlingsgrundlag_drift"),
-    "gentraening": ("legal_basis_retraining", "behandlingsgrundlag_gentraening"),
+    "Udvikling og træning": ("legal_basis_development", "legal_basis_development_law"),
+    "Drift": ("legal_basis_operation", "legal_basis_operation_law"),
+    "Gentræning": ("legal_basis_retraining", "legal_basis_retraining_law"),
 }
+
+
+def _labelled(a: Assessment, qids: Iterable[str], qs: _Questions) -> list[str]:
+    """'Label: answer' paragraphs for the answered questions among ``qids``."""
+    out = []
+    for qid in qids:
+        if qid in a.intake.answers:
+            paras = answer_paragraphs(qid, a.intake.answers[qid], qs)
+            label = qs.label(qid)
+            out.append(f"{label} {paras[0]}" if label.endswith(("?", ".", ":")) else f"{label}: {paras[0]}")
+            out.extend(paras[1:])
+    return out
 
 
 def _gdpr(a: Assessment, qs: _Questions, risks: list[RiskRow]) -> GdprSection:
@@ -732,27 +779,21 @@ def _gdpr(a: Assessment, qs: _Questions, risks: list[RiskRow]) -> GdprSection:
     for letter, title in GDPR_PARTS:
         mine = [c for c in gdpr_criteria if letter in _letter_of(c.references, "GDPR35(7)")]
         used.update(c.id for c in mine)
-        paras: list[str] = []
+        paras: list[str] = _labelled(a, GDPR_PART_ANSWERS[letter], qs)
         if letter == "c":
-            paras = [f"{r.number}. {r.title}: {r.description} (niveau før foranstaltninger: {r.level})" for r in risks]
+            paras += [f"{r.number}. {r.title}: {r.description} (niveau før foranstaltninger: {r.level})" for r in risks]
         if letter == "d":
-            paras = [f"{r.number}. {r.title}: {r.measures}" for r in risks if r.measures != NOT_ANSWERED]
+            paras += [f"{r.number}. {r.title}: {r.measures}" for r in risks if r.measures != NOT_ANSWERED]
         findings = [_finding(c) for c in mine]
         covered = bool(paras or findings)
         if not covered:
             paras = ["Intakearket og kriteriekataloget giver ikke oplysninger til dette punkt; det skal udfyldes."]
         parts.append(Part(letter=letter, title=title, covered=covered, paragraphs=paras, findings=findings))
     bases: list[PhaseBasis] = []
-    for phase, qids in _BASIS_QUESTIONS.items():
-        for qid in qids:
-            if qid in a.intake.answers:
-                bases.append(
-                    PhaseBasis(
-                        phase=_PHASE_LABELS.get(phase, "Gentræning"),
-                        basis=" ".join(answer_paragraphs(qid, a.intake.answers[qid], qs)),
-                    )
-                )
-                break
+    for phase, (choice_q, law_q) in _BASIS_QUESTIONS.items():
+        if choice_q in a.intake.answers or law_q in a.intake.answers:
+            texts = [" ".join(answer_paragraphs(q, a.intake.answers[q], qs)) for q in (choice_q, law_q) if q in a.intake.answers]
+            bases.append(PhaseBasis(phase=phase, basis=" – ".join(texts)))
     applies = d.personal_data is not False
     personal = {True: "Ja", False: "Nej", None: NOT_ANSWERED}[d.personal_data]
     done = {"ja": "Konsekvensanalysen er gennemført.", "igang": "Konsekvensanalysen er i gang.",
@@ -782,19 +823,19 @@ def _gdpr(a: Assessment, qs: _Questions, risks: list[RiskRow]) -> GdprSection:
     )
 
 
-def _fria(a: Assessment) -> FriaSection:
+def _fria(a: Assessment, qs: _Questions) -> FriaSection:
     f = a.fria
     fria_criteria = [c for c in a.criteria if c.family == "fria" and c.status != "ikke_relevant"]
     parts = []
     for letter, title in FRIA_PARTS:
         mine = [_finding(c) for c in fria_criteria if letter in _letter_of(c.references, "AIA27(1)")]
         covered = f.coverage.get(letter, False)
-        text = (
-            "Intakearket indeholder oplysninger til dette punkt."
-            if covered
-            else "Intakearket dækker ikke dette punkt; det skal beskrives, før systemet tages i brug."
-        )
-        parts.append(Part(letter=letter, title=title, covered=covered, paragraphs=[text], findings=mine))
+        paras = _labelled(a, FRIA_PART_ANSWERS[letter], qs)
+        if not covered:
+            paras.append("Intakearket dækker ikke dette punkt tilstrækkeligt; det skal beskrives, før systemet tages i brug.")
+        elif not paras:
+            paras.append("Intakearket dækker punktet; svarene står i bilag 1.")
+        parts.append(Part(letter=letter, title=title, covered=covered, paragraphs=paras, findings=mine))
     return FriaSection(
         required=f.required,
         not_applicable_text=(
@@ -887,16 +928,27 @@ def _versions(a: Assessment) -> VersionInfo:
     )
 
 
-_SYSTEM_SECTIONS = ("system", "formaal", "kontekst", "anvendelse", "systembeskrivelse", "purpose", "context")
-
-
 def _system_items(a: Assessment, qs: _Questions) -> list[AnswerItem]:
     """Answers describing the system and its context (catalogue sections, or the description roles)."""
-    ids = [q for q in qs.order if qs.section_of(q) in _SYSTEM_SECTIONS and q in a.intake.answers]
+    ids = [q for q in qs.order if qs.section_of(q) in SYSTEM_SECTIONS and q in a.intake.answers]
     if not ids:
         roles = ("system_name", "purpose", "description", "phase")
         ids = [q for r in roles for q in ANSWER_ROLES[r] if q in a.intake.answers]
     return [_answer_item(a, q, qs) for q in dict.fromkeys(ids)]
+
+
+def document_date(a: Assessment) -> dt.date:
+    """The date of the document: the intake's document date, else the assessment date."""
+    for qid in ANSWER_ROLES["document_date"]:
+        value = a.intake.answers.get(qid)
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                continue
+    return a.assessment_date
 
 
 def _doc_info(a: Assessment, qs: _Questions) -> DocInfo:
@@ -905,13 +957,8 @@ def _doc_info(a: Assessment, qs: _Questions) -> DocInfo:
     facet = _role(a, "kle_facet", qs)
     status_raw = (_role(a, "status", qs) or "").lower()
     status = "Endelig" if status_raw.startswith("endelig") or status_raw == "final" else "Kladde"
-    conf_raw = _role(a, "confidentiality", qs)
-    if conf_raw in (None, "Nej", ""):
-        confidentiality = "Ikke klassificeret"
-    elif conf_raw == "Ja":
-        confidentiality = "Fortroligt"
-    else:
-        confidentiality = conf_raw
+    confidentiality = _role(a, "confidentiality", qs) or "Ikke fortroligt"
+    date = document_date(a)
     return DocInfo(
         title=f"Vurdering af AI-system: {system}",
         system_name=system,
@@ -919,14 +966,13 @@ def _doc_info(a: Assessment, qs: _Questions) -> DocInfo:
         department=_role(a, "department", qs) or NOT_ANSWERED,
         case_number=_role(a, "case_number", qs) or NOT_ANSWERED,
         kle=" ".join(x for x in (kle, facet) if x) or NOT_ANSWERED,
-        date=date_long(a.assessment_date),
-        date_table=date_table(a.assessment_date),
-        date_iso=a.assessment_date.isoformat(),
+        date=date_long(date),
+        date_table=date_table(date),
+        date_iso=date.isoformat(),
         version=_role(a, "version", qs) or "1.0",
         status=status,
         confidentiality=confidentiality,
         author=_role(a, "author", qs) or NOT_ANSWERED,
-        owner=_role(a, "owner", qs) or NOT_ANSWERED,
         source_file=one_line(a.intake.source.file_name) or NOT_ANSWERED,
     )
 
@@ -947,7 +993,7 @@ def build_context(assessment: Assessment, *, catalogue: Any | None = None) -> Re
         system=_system_items(a, qs),
         ai_act=_ai_act(a),
         gdpr=_gdpr(a, qs, risks.rows),
-        fria=_fria(a),
+        fria=_fria(a, qs),
         admin_law=_family_section(a, "admin_law", "Der er ikke forvaltningsretlige forhold at vurdere, fordi systemet ikke indgår i sagsbehandling eller afgørelser."),
         technical=_family_section(a, "technical", "Der er ikke tekniske forhold, som kriteriekataloget finder relevante for systemet."),
         security=_family_section(a, "security", "Der er ikke forhold om informationssikkerhed, som kriteriekataloget finder relevante for systemet."),
@@ -959,7 +1005,8 @@ def build_context(assessment: Assessment, *, catalogue: Any | None = None) -> Re
         approval=Approval(
             dpo_advice=_role_paragraphs(a, "dpo_advice", qs),
             decision=_role_paragraphs(a, "decision", qs),
-            approver=_role(a, "approver", qs) or NOT_ANSWERED,
+            dpo_name=_role(a, "dpo_name", qs) or NOT_ANSWERED,
+            approver=", ".join(x for x in (_role(a, "approver", qs), _role(a, "approver_title", qs)) if x) or NOT_ANSWERED,
             date=approval_date or NOT_ANSWERED,
         ),
         answers=[_answer_item(a, q, qs) for q in answer_ids],

@@ -55,7 +55,7 @@ class RunOptions(BaseModel):
     criteria_dirs: list[Path] = Field(default_factory=list)
     config: Path | None = None  # aivurdering.toml; None: discovery (./aivurdering.toml, else defaults)
     assessment_date: dt.date | None = None  # None: today
-    lang: Literal["da", "en"] = "da"
+    lang: Literal["da", "en"] | None = None  # None: as evaluated (Danish)
     naming_pattern: str | None = None  # overrides the configuration's [navngivning] pattern
 
 
@@ -73,6 +73,7 @@ class ItemSummary(BaseModel):
     ai_act_class_label: str | None = None  # "Højrisiko-AI-system"
     ai_act_basis: list[str] = Field(default_factory=list)  # "bilag III, punkt 5, litra a, til AI-forordningen"
     dpia_required: str | None = None  # DpiaTriage.result: påkrævet | anbefalet | ikke_påkrævet | afklaring
+    dpia_label: str | None = None  # DpiaTriage.result_label (Danish display text)
     dpia_done: str | None = None  # ja | igang | nej
     fria_required: bool | None = None
     open_actions: int = 0
@@ -128,7 +129,7 @@ def summarize(assessment: Assessment, config: OrgConfig | None = None) -> ItemSu
     """The compact conclusions of one assessment."""
     answers = assessment.intake.answers
     cls = assessment.classification
-    residual = [r.residual_level for r in assessment.risks]
+    residual: list[str] = [r.residual_level for r in assessment.risks]
     highest = max(residual, key=lambda lvl: _LEVEL_ORDER.get(lvl, -1)) if residual else None
     nxt = _first_answer(answers, "next_reassessment")
     authority = _text(_first_answer(answers, "authority")) or (config.myndighed.navn if config else None)
@@ -142,6 +143,7 @@ def summarize(assessment: Assessment, config: OrgConfig | None = None) -> ItemSu
         ai_act_class_label=cls.risk_class_label,
         ai_act_basis=[ref.text for ref in cls.high_risk_basis],
         dpia_required=assessment.dpia.result,
+        dpia_label=assessment.dpia.result_label,
         dpia_done=assessment.dpia.done,
         fria_required=assessment.fria.required,
         open_actions=len(assessment.actions),
@@ -216,7 +218,7 @@ def _run(path: Path, opts: RunOptions, result: ItemResult, config: OrgConfig | N
         raise IntakeInvalid(intake.issues, path=str(path))
     criteria = stages["load_criteria"](tuple(opts.criteria_dirs)) if opts.criteria_dirs else None
     assessment = stages["evaluate"](intake, assessment_date=opts.assessment_date, criteria=criteria)
-    if opts.lang != assessment.language:
+    if opts.lang is not None and opts.lang != assessment.language:
         assessment = assessment.model_copy(update={"language": opts.lang})
     result.summary = summarize(assessment, cfg)
     result.versions = assessment.versions.model_dump()

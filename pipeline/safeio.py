@@ -15,14 +15,24 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline.errors import OutputExistsError, UserError
 
-__all__ = ["TMP_MARK", "atomic_write_bytes", "atomic_write_text", "clean_stale", "publish_dir", "staged_dir"]
+__all__ = [
+    "TMP_MARK",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "clean_stale",
+    "publish_dir",
+    "sigterm_as_interrupt",
+    "staged_dir",
+]
 
 TMP_MARK = ".aivtmp-"  # every temporary name contains this (batch discovery skips such names)
 
@@ -145,3 +155,20 @@ def publish_dir(staged: Path, final: Path, *, force: bool = False) -> None:
                 raise OutputExistsError(str(final)) from exc
             raise
     _fsync_dir(final.parent)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Inside the block SIGTERM raises KeyboardInterrupt, so cleanup code runs as for Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -21,11 +21,12 @@ where the condition can be expressed as an Excel formula (the validator always a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
-import tempfile
 from collections.abc import Iterator
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
-from pipeline.errors import InputFileError, OutputExistsError
+from pipeline.errors import OutputExistsError
 from pipeline.questions import Column, Question, QuestionCatalogue, Section, load_questions
 
 __all__ = [
@@ -265,14 +266,14 @@ def build_workbook(catalogue: QuestionCatalogue | None = None, lang: str = "da")
             _table_sheet(wb.create_sheet(tables[q.id], index=len(wb.sheetnames) - 1), q, lang, lists)
             continue
         ws = wb.create_sheet(section.sheet, index=len(wb.sheetnames) - 1)
-        rows = _section_sheet(ws, section, cat, lang, lists, tables, cells)
-        pending.extend((ws, q, r) for q, r in rows)
+        placed = _section_sheet(ws, section, cat, lang, lists, tables, cells)
+        pending.extend((ws, q, r) for q, r in placed)
         for q in cat.questions_in(section.id):
             if q.type == "table":
                 tws = wb.create_sheet(tables[q.id], index=len(wb.sheetnames) - 1)
                 _table_sheet(tws, q, lang, lists)
-    for ws, q, rows in pending:
-        _grey_out(ws, q, rows, cat, cells, lang)
+    for ws, q, q_rows in pending:
+        _grey_out(ws, q, q_rows, cat, cells, lang)
     lists_ws.sheet_state = "hidden"
     lists_ws.protection.sheet = True
     _meta(wb.create_sheet(META_SHEET), cat, lang)
@@ -549,7 +550,9 @@ def condition_to_excel(node: Any, cat: QuestionCatalogue, cells: dict[str, str],
     yes, no = yes_no_labels(lang)
 
     def lit(n: Any) -> tuple[bool, Any]:
-        if isinstance(n, ast.StringExpression | ast.FloatExpression | ast.BooleanExpression):
+        if isinstance(n, ast.FloatExpression):
+            return True, float(n.value)  # rule-engine keeps numbers as Decimal
+        if isinstance(n, ast.StringExpression | ast.BooleanExpression):
             return True, n.value
         if isinstance(n, ast.NullExpression):
             return True, None
@@ -628,20 +631,21 @@ def _xl_str(text: str) -> str:
 # ------------------------------------------------------------------------------------------------
 
 
-def save_atomic(wb: Workbook, path: Path) -> None:
-    """Save via a temporary file in the target folder and rename: no half-written file is left."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputFileError("mappen findes ikke.", path=str(folder))
-    fd, tmp = tempfile.mkstemp(prefix=".aiv-", suffix=".xlsx", dir=folder)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def save_atomic(wb: Workbook, path: Path, *, force: bool = True) -> Path:
+    """Save through ``pipeline.safeio`` (temporary file + rename): no half-written file is left.
+
+    The file gets the usual permissions (0666 minus the umask), not the 0600 of a temporary file.
+    """
+    from pipeline.safeio import atomic_write_bytes
+
+    buf = BytesIO()
+    wb.save(buf)
+    path = atomic_write_bytes(Path(path), buf.getvalue(), force=force)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o666 & ~mask)
+    return path
 
 
 def write_template(

@@ -77,28 +77,40 @@ def high_risk() -> Assessment:
     sha = "1" * 64
     answers: dict[str, Any] = {
         "authority_name": "Eksempel Kommune",
+        "unit": "Borgerservice og Ydelser",
         "case_number": "26-004711",
-        "kle": "32.24.10",
+        "kle_number": "32.24.10",
         "kle_facet": "G01",
+        "caseworker": "Anne Jensen",
+        "document_date": dt.date(2026, 1, 5),
+        "document_version": "0.9",
+        "document_status": "kladde",
+        "confidentiality": "fortroligt",
         "system_name": "Kontrolmodel for enkeltydelser",
-        "department": "Borgerservice og Ydelser",
-        "assessor_name": "Anne Jensen",
-        "confidentiality": "Fortroligt",
+        "system_purpose": "Modellen prioriterer ansøgninger om enkeltydelser efter risiko for fejl.\nSagsbehandleren træffer hver afgørelse.",
+        "intended_use": "Maskinlæringsmodel trænet på fem års sagsdata.\n\nModellen giver en score fra 0,00 til 1,00.",
         "phase": "udvikling",
-        "purpose": "Modellen prioriterer ansøgninger om enkeltydelser efter risiko for fejl.\nSagsbehandleren træffer hver afgørelse.",
-        "system_description": "Maskinlæringsmodel trænet på fem års sagsdata.\n\nModellen giver en score fra 0,00 til 1,00.",
+        "technique": ["maskinlaering"],
+        "go_live_date": dt.date(2027, 3, 1),
+        "profiling": True,
+        "affected_groups": ["borgere", "udsatte"],
         "affected_count": 12500,
-        "accuracy": 85.5,
-        "go_live": dt.date(2027, 3, 1),
+        "deployment_process": "Visitation og kontrol af ansøgninger.",
+        "specific_harms": "Forskelsbehandling; forsinket hjælp.",
         "personal_data": True,
-        "data_categories": ["cpr", "okonomi", "helbred"],
-        "legal_basis_development": "Artikel 6, stk. 1, litra e, og serviceloven.",
-        "legal_basis_operation": "Kræver et klart supplerende nationalt retsgrundlag.",
-        "dpo_advice": "Databeskyttelsesrådgiveren anbefaler, at modellen ikke tages i drift,\nfør retsgrundlaget for drift er afklaret.",
-        "risk_table": [
+        "data_categories": ["cpr", "oekonomi", "helbred"],
+        "trains_on_own_data": True,
+        "legal_basis_development": "myndighedsudoevelse",
+        "legal_basis_development_law": "Serviceloven",
+        "legal_basis_operation": "ikke_afklaret",
+        "accuracy_percent": 85.5,
+        "risks": [
             {"description": "Skævhed i træningsdata", "likelihood": 3, "consequence": 3},
             {"description": "Automatiseringsbias hos sagsbehandlere", "likelihood": 2, "consequence": 3},
         ],
+        "dpo_consulted": True,
+        "dpo_advice": "Databeskyttelsesrådgiveren anbefaler, at modellen ikke tages i drift,\nfør retsgrundlaget for drift er afklaret.",
+        "decision": "afventer",
     }
     criteria = [
         CriterionResult(
@@ -106,7 +118,7 @@ def high_risk() -> Assessment:
             status="ikke_opfyldt", severity="kritisk",
             finding="Systemet vurderer berettigelse til offentlige ydelser og er derfor højrisiko.",
             recommendation="Gennemfør udbyderforpligtelserne før ibrugtagning.",
-            references=[AIA_III_5A], trace=[_trace("purpose", "Formål", "Prioritering af ansøgninger")],
+            references=[AIA_III_5A], trace=[_trace("system_purpose", "Formål", "Prioritering af ansøgninger")],
         ),
         CriterionResult(
             id="aia_literacy", family="ai_act", title="AI-færdigheder", status="delvist_opfyldt",
@@ -201,10 +213,10 @@ def prohibited() -> Assessment:
     answers: dict[str, Any] = {
         "authority_name": "Eksempel Kommune",
         "case_number": "26-009999",
-        "kle": "81.03.00",
+        "kle_number": "81.03.00",
         "system_name": "Stemmeanalyse i borgerservice",
         "phase": "indkoeb",
-        "purpose": "Analyse af medarbejderes stemmer for stress og følelser.",
+        "system_purpose": "Analyse af medarbejderes stemmer for stress og følelser.",
         "personal_data": True,
     }
     return Assessment(
@@ -238,10 +250,10 @@ def no_personal_data() -> Assessment:
     answers: dict[str, Any] = {
         "authority_name": "Eksempel Kommune",
         "case_number": "26-001234",
-        "kle": "07.18.00",
+        "kle_number": "07.18.00",
         "system_name": "Ruteoptimering af affaldsindsamling",
         "phase": "udvikling",
-        "purpose": "Forudsigelse af fyldningsgrad og planlægning af ruter.",
+        "system_purpose": "Forudsigelse af fyldningsgrad og planlægning af ruter.",
         "personal_data": False,
     }
     return Assessment(
@@ -271,11 +283,52 @@ def hostile(base: Assessment | None = None) -> Assessment:
     a = base or high_risk()
     evil = 'X {{ doc.title }} {% if true %}IF{% endif %} <w:r><w:t>INJ</w:t></w:r> & "q" \x07\x0c\x01 \ufffe'
     answers = dict(a.intake.answers)
-    for key in ("authority_name", "case_number", "system_name", "purpose", "dpo_advice"):
-        answers[key] = evil + ("\nline two" if key in ("purpose", "dpo_advice") else "")
+    for key in ("authority_name", "case_number", "system_name", "system_purpose", "dpo_advice", "unit"):
+        answers[key] = evil + ("\nline two" if key in ("system_purpose", "dpo_advice") else "")
     intake = a.intake.model_copy(update={"answers": answers})
     risks = [a.risks[0].model_copy(update={"title": evil, "measures": evil})] if a.risks else []
     return a.model_copy(update={"intake": intake, "risks": risks, "conclusion": evil})
 
 
 FIXTURES = {"hoejrisiko": high_risk, "forbudt": prohibited, "ingen_personoplysninger": no_personal_data}
+
+
+# --------------------------------------------------------------------------------------------
+# Real examples (intake_templates/examples/*.yaml through the real stages), when available
+# --------------------------------------------------------------------------------------------
+
+EXAMPLES_DIR = __import__("pathlib").Path(__file__).resolve().parent.parent / "intake_templates" / "examples"
+
+
+def evaluate_available() -> bool:
+    try:
+        from pipeline.evaluate import evaluate  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def real_examples(tmp_dir: Any, errors: dict[str, str] | None = None) -> dict[str, Assessment]:
+    """Each example answer file -> workbook -> validate -> evaluate (empty without pipeline.evaluate).
+
+    An example that fails to evaluate is left out and its error recorded in ``errors`` (so the report
+    tests still run while the evaluation stage is being finished; test_render checks ``errors`` is empty).
+    """
+    if not evaluate_available():
+        return {}
+    from pipeline.answers_io import fill_workbook, load_answers
+    from pipeline.evaluate import evaluate
+    from pipeline.validate import validate_workbook
+
+    out: dict[str, Assessment] = {}
+    for path in sorted(EXAMPLES_DIR.glob("*.yaml")):
+        xlsx = tmp_dir / f"{path.stem}.xlsx"
+        try:
+            fill_workbook(load_answers(path), xlsx, force=True)
+            intake = validate_workbook(xlsx)
+            out[path.stem] = evaluate(intake, assessment_date=DATE)
+        except Exception as exc:  # reported by the caller
+            if errors is None:
+                raise
+            errors[path.stem] = f"{type(exc).__name__}: {exc}"
+    return out

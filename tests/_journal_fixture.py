@@ -11,6 +11,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
 from pipeline.models import (
+    Action,
     Assessment,
     Classification,
     DpiaTriage,
@@ -18,7 +19,6 @@ from pipeline.models import (
     Intake,
     LegalRef,
     Risk,
-    Action,
     SourceInfo,
     Versions,
 )

@@ -49,7 +49,7 @@ def _run_options(out: Path | None, pdf: bool, force: bool, criteria: tuple[Path,
 
 def _summary(result: object) -> None:
     """The end-of-batch summary on stderr: counts, then the reasons for each problem."""
-    from pipeline.batch import BatchResult
+    from pipeline.batch import BatchResult, strip_path
     from pipeline.cli import echo_issues
 
     assert isinstance(result, BatchResult)
@@ -64,7 +64,7 @@ def _summary(result: object) -> None:
     )
     for item in result.items:
         if item.status in ("invalid", "failed") and item.result is not None:
-            click.echo(f"\n{item.key}: {item.result.error}", err=True)
+            click.echo(f"\n{item.key}: {strip_path(item.result.error, item.path)}", err=True)
             errors = [i for i in item.result.issues if i.severity == "error"]
             echo_issues(errors[:20])
             if len(errors) > 20:

@@ -1,0 +1,407 @@
+"""Render an assessment into the Word report (docxtpl, sandboxed Jinja with autoescaping).
+
+``render_docx(assessment, template=None) -> bytes`` is the stage function. Two paths give the same bytes:
+
+* the *plain* path (:func:`render_docx_plain`) uses docxtpl as documented: load, render, save, then
+  :func:`finalize`;
+* the *fast* path (:func:`render_docx`, used everywhere) prepares the template once per process
+  (docxtpl's XML patching and the Jinja compilation of every templated part, cached by template path and
+  SHA-256) and per document only renders the compiled templates and writes the zip, copying unchanged
+  parts as already-compressed bytes. A test checks both paths give identical bytes.
+
+:func:`finalize` makes the output deterministic and complete: core properties (title, subject, author,
+keywords, category, created = modified = the document date), custom properties with the versions, the
+machine-readable twin (:mod:`pipeline.docx_twin`), fixed zip timestamps and a stable member order.
+Templates with macros or external relationships are refused; the only fields allowed are PAGE/NUMPAGES.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from docx.opc.oxml import parse_xml, serialize_part_xml
+from docx.opc.part import XmlPart
+from docxtpl import DocxTemplate
+from jinja2 import StrictUndefined, Template, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from pipeline import docx_twin
+from pipeline.errors import CatalogueError
+from pipeline.models import Assessment
+from pipeline.report_context import ReportContext, build_context, one_line
+
+__all__ = [
+    "DEFAULT_TEMPLATE",
+    "default_template",
+    "finalize",
+    "jinja_env",
+    "prepare_template",
+    "render_docx",
+    "render_docx_plain",
+]
+
+_HERE = Path(__file__).resolve().parent
+_CANDIDATES = (
+    _HERE.parent / "docx_templates" / "konsekvensanalyse.docx",
+    _HERE / "_bundled" / "docx_templates" / "konsekvensanalyse.docx",
+)
+DEFAULT_TEMPLATE = _CANDIDATES[0]
+
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+HEADER_URI = DocxTemplate.HEADER_URI
+FOOTER_URI = DocxTemplate.FOOTER_URI
+CT_FOOTNOTES = "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"
+CT_CUSTOM_PROPS = "application/vnd.openxmlformats-officedocument.custom-properties+xml"
+REL_CUSTOM_PROPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties"
+CUSTOM_FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"
+ALLOWED_FIELDS = ("PAGE", "NUMPAGES")
+
+
+def default_template() -> Path:
+    """The bundled template (source tree or installed package)."""
+    for path in _CANDIDATES:
+        if path.is_file():
+            return path
+    raise CatalogueError("Den indbyggede rapportskabelon (konsekvensanalyse.docx) mangler i installationen.")
+
+
+@lru_cache(maxsize=1)
+def jinja_env() -> SandboxedEnvironment:
+    """The one Jinja environment for report templates: sandboxed, autoescaping, strict."""
+    return SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+
+
+# --------------------------------------------------------------------------------------------
+# Template preparation (once per process and template)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PreparedTemplate:
+    """A template ready for fast rendering."""
+
+    path: Path
+    sha256: str
+    version: str
+    docxtpl: DocxTemplate
+    base_parts: dict[str, bytes]  # what python-docx saves for the unrendered template
+    document_part: str
+    body: Template
+    templated: dict[str, Template] = field(default_factory=dict)  # header/footer part name -> template
+    raw_footnotes: dict[str, Template] = field(default_factory=dict)  # non-XmlPart footnotes
+    compressed: dict[str, tuple[bytes, int, bytes]] = field(default_factory=dict)  # name -> (raw, crc, deflated)
+
+
+_PREPARED: dict[tuple[str, str], PreparedTemplate] = {}
+
+
+def _template_error(path: Path, exc: Exception, where: str) -> CatalogueError:
+    context = getattr(exc, "docx_context", None)
+    lines = [one_line(x) for x in context if one_line(x)] if context else []
+    detail = f" Tekst omkring fejlen: »{' / '.join(lines)[:300]}«" if lines else ""
+    return CatalogueError(f"skabelonen har en fejl i {where}: {exc}.{detail}", path=str(path))
+
+
+def _read_template(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CatalogueError(f"skabelonen kan ikke læses ({exc.strerror}).", path=str(path)) from exc
+
+
+def _compile(tpl: DocxTemplate, path: Path, xml: str, where: str) -> Template:
+    src = re.sub(r"<w:p([ >])", r"\n<w:p\1", tpl.patch_xml(xml))
+    try:
+        return jinja_env().from_string(src)
+    except TemplateError as exc:
+        if getattr(exc, "lineno", None):
+            start = max(exc.lineno - 4, 0)  # type: ignore[attr-defined]
+            exc.docx_context = [re.sub(r"<[^>]+>", "", x) for x in src.splitlines()[start : start + 7]]  # type: ignore[attr-defined]
+        raise _template_error(path, exc, where) from exc
+
+
+def check_package(parts: dict[str, bytes], path: Path) -> None:
+    """Refuse macros and external relationships (the report must be inert)."""
+    for name, data in parts.items():
+        if name.lower().endswith(("vbaproject.bin", ".bin")) and "vba" in name.lower():
+            raise CatalogueError("skabelonen indeholder makroer; det er ikke tilladt i en rapport.", path=str(path))
+        if name.endswith(".rels") and b'TargetMode="External"' in data:
+            raise CatalogueError(
+                f"skabelonen har eksterne links eller eksterne billeder ({name}); det er ikke tilladt.", path=str(path)
+            )
+    if b"macroEnabled" in parts.get("[Content_Types].xml", b""):
+        raise CatalogueError("skabelonen er makroaktiveret (.docm/.dotm); gem den som .docx.", path=str(path))
+
+
+def _zip_parts(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def prepare_template(path: Path | None = None) -> PreparedTemplate:
+    """Load, patch and compile a template once (cached by resolved path and SHA-256)."""
+    path = (path or default_template()).resolve()
+    raw = _read_template(path)
+    sha = hashlib.sha256(raw).hexdigest()
+    key = (str(path), sha)
+    if key in _PREPARED:
+        return _PREPARED[key]
+    try:
+        tpl = DocxTemplate(io.BytesIO(raw))
+        tpl.init_docx()
+        buf = io.BytesIO()
+        tpl.docx.save(buf)
+    except Exception as exc:  # python-docx raises many kinds for a foreign file
+        raise CatalogueError(f"filen er ikke en gyldig Word-skabelon (.docx): {exc}", path=str(path)) from exc
+    base = _zip_parts(buf.getvalue())
+    check_package(base, path)
+    doc_part = tpl.docx.part
+    prepared = PreparedTemplate(
+        path=path,
+        sha256=sha,
+        version=str(tpl.docx.core_properties.version or "").strip() or "ukendt",
+        docxtpl=tpl,
+        base_parts=base,
+        document_part=str(doc_part.partname).lstrip("/"),
+        body=_compile(tpl, path, tpl.get_xml(), "brødteksten"),
+    )
+    for uri, where in ((HEADER_URI, "sidehovedet"), (FOOTER_URI, "sidefoden")):
+        for _rel, part in tpl.get_headers_footers(uri):
+            name = str(part.partname).lstrip("/")
+            prepared.templated[name] = _compile(tpl, path, tpl.get_part_xml(part), where)
+    for part in tpl.docx.part.package.parts:
+        if part.content_type == CT_FOOTNOTES and not isinstance(part, XmlPart):
+            blob = part.blob.decode("utf-8") if isinstance(part.blob, bytes) else part.blob
+            prepared.raw_footnotes[str(part.partname).lstrip("/")] = _compile(tpl, path, blob, "fodnoterne")
+    for name, data in base.items():
+        prepared.compressed[name] = (data, zlib.crc32(data), _deflate(data, name))
+    _PREPARED[key] = prepared
+    return prepared
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------------------------
+
+
+_LISTING_CHARS = ("\t", "\a", "\n", "\f")
+
+
+def _post(tpl: DocxTemplate, xml: str) -> str:
+    """docxtpl's post-processing of a rendered part (DocxTemplate.render_xml_part)."""
+    xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
+    xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
+    if not any(c in xml for c in _LISTING_CHARS):
+        return xml  # resolve_listing only rewrites these characters: identity without them
+    return str(tpl.resolve_listing(xml))
+
+
+def _render(template: Template, context: dict[str, Any], path: Path, where: str) -> str:
+    try:
+        return template.render(context)
+    except TemplateError as exc:
+        raise _template_error(path, exc, where) from exc
+
+
+def _render_fast(p: PreparedTemplate, context: dict[str, Any]) -> dict[str, bytes]:
+    parts = dict(p.base_parts)
+    tpl = p.docxtpl
+    body = _post(tpl, _render(p.body, context, p.path, "brødteksten"))
+    tree = tpl.fix_tables(body)
+    ids = 1000
+    for elt in tree.xpath("//wp:docPr", namespaces={"wp": "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"}):
+        ids += 1
+        elt.attrib["id"] = str(ids)
+    root = parse_xml(p.base_parts[p.document_part])  # type: ignore[arg-type]  # bytes keep the XML declaration
+    root.replace(root.find("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}body"), tree)
+    parts[p.document_part] = serialize_part_xml(root)
+    for name, template in p.templated.items():
+        xml = _post(tpl, _render(template, context, p.path, name))
+        parts[name] = serialize_part_xml(parse_xml(xml.encode("utf-8")))  # type: ignore[arg-type]
+    for name, template in p.raw_footnotes.items():
+        parts[name] = _post(tpl, _render(template, context, p.path, name)).encode("utf-8")
+    return parts
+
+
+def _context(assessment: Assessment, p: PreparedTemplate) -> tuple[Assessment, ReportContext]:
+    versions = assessment.versions.model_copy(update={"template": p.version, "template_sha256": p.sha256})
+    stamped = assessment.model_copy(update={"versions": versions})
+    return stamped, build_context(stamped)
+
+
+def render_docx(assessment: Assessment, *, template: Path | None = None) -> bytes:
+    """The report as .docx bytes (fast path; byte-identical to :func:`render_docx_plain`)."""
+    p = prepare_template(template)
+    stamped, ctx = _context(assessment, p)
+    parts = _render_fast(p, ctx.model_dump())
+    return finalize(parts, stamped, ctx, compressed=p.compressed)
+
+
+def render_docx_plain(assessment: Assessment, *, template: Path | None = None) -> bytes:
+    """Reference path: docxtpl load + render + save, then :func:`finalize`."""
+    p = prepare_template(template)
+    stamped, ctx = _context(assessment, p)
+    tpl = DocxTemplate(io.BytesIO(p.path.read_bytes()))
+    try:
+        tpl.render(ctx.model_dump(), jinja_env=jinja_env(), autoescape=True)
+    except TemplateError as exc:
+        raise _template_error(p.path, exc, "skabelonen") from exc
+    buf = io.BytesIO()
+    tpl.save(buf)
+    return finalize(_zip_parts(buf.getvalue()), stamped, ctx)
+
+
+# --------------------------------------------------------------------------------------------
+# Finalisation: metadata, twin, deterministic zip
+# --------------------------------------------------------------------------------------------
+
+
+def _core_xml(ctx: ReportContext) -> bytes:
+    d = ctx.doc
+    stamp = f"{d.date_iso}T00:00:00Z"
+    keywords = f"Sagsnr. {d.case_number}; KLE {d.kle}"
+    fields = [
+        ("dc:title", d.title),
+        ("dc:subject", f"Konsekvensanalyse af AI-system: {d.system_name}"),
+        ("dc:creator", d.authority),
+        ("cp:keywords", keywords),
+        ("cp:category", "Konsekvensanalyse (AI, databeskyttelse)"),
+        ("dc:description", f"{ctx.summary.risk_class}. {ctx.summary.overall}"),
+        ("cp:lastModifiedBy", d.authority),
+        ("cp:revision", "1"),
+        ("cp:contentStatus", d.status),
+        ("cp:version", d.version),
+        ("dc:language", "da-DK" if ctx.lang == "da" else "en-GB"),
+    ]
+    body = "".join(f"<{tag}>{escape(value)}</{tag}>" for tag, value in fields)
+    body += f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
+    body += f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified>'
+    return (
+        "<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+        '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+        'xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        f"{body}</cp:coreProperties>"
+    ).encode()
+
+
+def custom_properties(ctx: ReportContext) -> dict[str, str]:
+    v = ctx.versions
+    return {
+        "aivurdering.tool": v.tool,
+        "aivurdering.question_catalogue": v.question_catalogue,
+        "aivurdering.question_catalogue_sha256": v.question_catalogue_sha256,
+        "aivurdering.criteria_catalogue": v.criteria_catalogue,
+        "aivurdering.criteria_catalogue_sha256": v.criteria_catalogue_sha256,
+        "aivurdering.template": v.template,
+        "aivurdering.template_sha256": v.template_sha256,
+        "aivurdering.input_sha256": v.input_sha256,
+        "aivurdering.case_number": ctx.doc.case_number,
+        "aivurdering.kle": ctx.doc.kle,
+        "aivurdering.risk_class": ctx.ai_act.risk_class_code,
+        "aivurdering.status": ctx.doc.status,
+    }
+
+
+def _custom_xml(ctx: ReportContext) -> bytes:
+    props = "".join(
+        f'<property fmtid="{CUSTOM_FMTID}" pid="{n}" name="{escape(k)}"><vt:lpwstr>{escape(v)}</vt:lpwstr></property>'
+        for n, (k, v) in enumerate(custom_properties(ctx).items(), start=2)
+    )
+    return (
+        "<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+        '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties" '
+        'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+        f"{props}</Properties>"
+    ).encode()
+
+
+def finalize(
+    parts: dict[str, bytes],
+    assessment: Assessment,
+    ctx: ReportContext,
+    *,
+    compressed: dict[str, tuple[bytes, int, bytes]] | None = None,
+) -> bytes:
+    """Metadata, twin and a deterministic zip (shared by both render paths)."""
+    parts = dict(parts)
+    parts["docProps/core.xml"] = _core_xml(ctx)
+    parts["docProps/custom.xml"] = _custom_xml(ctx)
+    parts["[Content_Types].xml"] = docx_twin.add_override(
+        parts["[Content_Types].xml"], "/docProps/custom.xml", CT_CUSTOM_PROPS
+    )
+    docx_twin.add_package_rel(parts, "_rels/.rels", REL_CUSTOM_PROPS, "docProps/custom.xml")
+    docx_twin.embed(parts, assessment)
+    return write_zip(parts, compressed or {})
+
+
+_FAST_PARTS = ("word/document", "word/header", "word/footer", "word/footnotes", "docProps/", "customXml/")
+
+
+def _deflate(data: bytes, name: str = "") -> bytes:
+    """Raw deflate; parts rendered per document use a faster level (a function of the name only)."""
+    c = zlib.compressobj(1 if name.startswith(_FAST_PARTS) else 6, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush()
+
+
+def write_zip(parts: dict[str, bytes], compressed: dict[str, tuple[bytes, int, bytes]]) -> bytes:
+    """A minimal deterministic zip writer (deflate, fixed time, stable order, reuse of compressed parts)."""
+    first = [n for n in ("[Content_Types].xml", "_rels/.rels") if n in parts]
+    order = first + sorted(n for n in parts if n not in first)
+    dos_time = (ZIP_TIME[3] << 11) | (ZIP_TIME[4] << 5) | (ZIP_TIME[5] // 2)
+    dos_date = ((ZIP_TIME[0] - 1980) << 9) | (ZIP_TIME[1] << 5) | ZIP_TIME[2]
+    out = io.BytesIO()
+    central = []
+    for name in order:
+        data = parts[name]
+        cached = compressed.get(name)
+        if cached is not None and cached[0] == data:
+            crc, deflated = cached[1], cached[2]
+        else:
+            crc, deflated = zlib.crc32(data), _deflate(data, name)
+        fname = name.encode("utf-8")
+        offset = out.tell()
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0x0800, 8, dos_time, dos_date, crc,
+                              len(deflated), len(data), len(fname), 0))
+        out.write(fname)
+        out.write(deflated)
+        central.append(
+            struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0x0800, 8, dos_time, dos_date, crc,
+                        len(deflated), len(data), len(fname), 0, 0, 0, 0, 0, offset)
+            + fname
+        )
+    cd_start = out.tell()
+    for entry in central:
+        out.write(entry)
+    cd_size = out.tell() - cd_start
+    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), cd_size, cd_start, 0))
+    return out.getvalue()
+
+
+def undeclared_variables(p: PreparedTemplate) -> set[str]:
+    """Top-level variables the template uses that the context does not offer."""
+    from jinja2 import meta
+
+    env = jinja_env()
+    names: set[str] = set()
+    for tmpl_src in _sources(p):
+        names |= meta.find_undeclared_variables(env.parse(tmpl_src))
+    return names - set(ReportContext.model_fields)
+
+
+def _sources(p: PreparedTemplate) -> list[str]:
+    tpl = p.docxtpl
+    out = [tpl.patch_xml(tpl.get_xml())]
+    for uri in (HEADER_URI, FOOTER_URI):
+        out.extend(tpl.patch_xml(tpl.get_part_xml(part)) for _r, part in tpl.get_headers_footers(uri))
+    return out

@@ -1,0 +1,92 @@
+"""The question catalogue loader: the real catalogue loads; broken catalogues are refused by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from intake_support import MINI, mini
+
+from pipeline.errors import CatalogueError
+from pipeline.expressions import DataType
+from pipeline.questions import DEFAULT_PATH, load_questions, parse_catalogue
+
+
+def _broken(edit) -> bytes:
+    data = yaml.safe_load(MINI.read_text(encoding="utf-8"))
+    edit(data)
+    return yaml.safe_dump(data, allow_unicode=True).encode()
+
+
+def _q(data, qid):
+    return next(q for q in data["questions"] if q["id"] == qid)
+
+
+def test_real_catalogue_loads_and_is_cached():
+    cat = load_questions()
+    assert cat is load_questions(DEFAULT_PATH)
+    assert cat.version and len(cat.sha256) == 64
+    assert len(cat.by_id) == len(cat.questions)
+    assert all(q.section in cat.section_by_id for q in cat.questions)
+
+
+def test_mini_catalogue_properties():
+    cat = mini()
+    assert cat.version == "0.1.0"
+    assert [s.id for s in cat.sections] == ["sag", "data"]
+    types = cat.condition_types()
+    assert types["personal_data"] == DataType.BOOLEAN
+    assert types["affected_count"] == DataType.FLOAT
+    assert types["document_date"] == DataType.DATETIME
+    assert types["data_categories"] == DataType.ARRAY(DataType.STRING)
+    assert cat.applies("health_basis", {"personal_data": True, "data_categories": ["helbred"]})
+    assert not cat.applies("health_basis", {"personal_data": True, "data_categories": ["cpr"]})
+    assert not cat.applies("health_basis", {})
+    assert cat.applies("authority_name", {})
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle", "entry"),
+    [
+        (lambda d: _q(d, "cvr").update(colour="blå"), "ukendt nøgle 'colour'", "cvr"),
+        (lambda d: d["questions"].append(dict(_q(d, "cvr"))), "bruges mere end én gang", "cvr"),
+        (lambda d: _q(d, "cvr").update(section="nope"), "ukendt afsnit 'nope'", "cvr"),
+        (lambda d: _q(d, "dev_notes").update(applies_if='fase == "udvikling"'), "ukendt spørgsmål 'fase'", "dev_notes"),
+        (lambda d: _q(d, "dev_notes").update(applies_if='personal_data == "ja"'), "BOOLEAN", "dev_notes"),
+        (lambda d: _q(d, "dev_notes").update(applies_if='phase == "drift"'), "svarkoden 'drift'", "dev_notes"),
+        (lambda d: _q(d, "health_basis").update(applies_if='"kræft" in data_categories'), "svarkoden 'kræft'",
+         "health_basis"),
+        (lambda d: _q(d, "dev_notes").update(applies_if='dev_notes == "x"'), "selv", "dev_notes"),
+        (lambda d: _q(d, "phase").update(options=[]), "svarmuligheder", "phase"),
+        (lambda d: _q(d, "cvr").update(type="colour"), "type", "cvr"),
+        (lambda d: _q(d, "risks").update(rows=5), "mindst 30", "risks"),
+        (lambda d: d["sections"][0].update(sheet="Ark/1"), "ugyldigt arknavn", "sag"),
+        (lambda d: d.pop("catalogue"), "catalogue", None),
+    ],
+)
+def test_broken_catalogue_is_refused_with_entry(edit, needle, entry):
+    with pytest.raises(CatalogueError) as info:
+        parse_catalogue(_broken(edit), path="q.yaml")
+    text = str(info.value)
+    assert needle in text
+    assert text.startswith("q.yaml")
+    if entry:
+        assert f"post '{entry}'" in text
+
+
+def test_not_yaml_and_missing_file(tmp_path: Path):
+    with pytest.raises(CatalogueError, match="YAML"):
+        parse_catalogue(b"questions: [unclosed", path="x.yaml")
+    with pytest.raises(CatalogueError, match="findes ikke"):
+        load_questions(tmp_path / "nope.yaml")
+
+
+def test_unknown_legal_reference_is_refused():
+    legal = pytest.importorskip("pipeline.legal")
+    if not hasattr(legal, "parse_ref"):
+        pytest.skip("pipeline.legal.parse_ref not available yet")
+    with pytest.raises(CatalogueError, match="lovhenvisning"):
+        parse_catalogue(_broken(lambda d: _q(d, "cvr").update(refs=["XYZ 99"])), path="q.yaml")
+    ok = parse_catalogue(_broken(lambda d: _q(d, "cvr").update(refs=["AIA 6(3)"])), path="q.yaml")
+    assert ok.by_id["cvr"].refs == ["AIA 6(3)"]
