@@ -424,7 +424,7 @@ def risks(b: Builder) -> None:
         "r in risks.rows",
         [
             "{{ r.number }}",
-            "{{ r.title }}: {{ r.description }} (berører: {{ r.affected }})",
+            "{{ r.summary }}",
             "{{ r.likelihood }}×{{ r.consequence }} {{ r.level }}",
             "{{ r.measures }}",
             "{{ r.residual_likelihood }}×{{ r.residual_consequence }} {{ r.residual_level }}",

@@ -700,7 +700,7 @@ def run_batch(
                                                     note="Ikke behandlet: kørslen blev afbrudt.")
             result.items.append(item)
         if options.pdf and not result.interrupted:
-            _add_pdfs(result, state, fp)
+            _add_pdfs(result, state, fp, prog)
         state.save()
     result.items.sort(key=lambda i: i.key)
     result.seconds = time.perf_counter() - started
@@ -769,11 +769,12 @@ def _first_line(text: str | None) -> str | None:
     return text.splitlines()[0] if text else None
 
 
-def _add_pdfs(result: BatchResult, state: BatchState, fp: str) -> None:
+def _add_pdfs(result: BatchResult, state: BatchState, fp: str, prog: BatchProgress) -> None:
     """PDF/A renditions for every document of this run, in one warm LibreOffice process."""
     done = [i for i in result.items if i.status == "ok" and i.result is not None and i.result.package]
     if not done:
         return
+    prog.note(f"Laver PDF/A-udgaver af {len(done)} dokument(er) med LibreOffice (én kørsel for dem alle) …")
     from pipeline.journal import add_pdf_renditions
 
     packages = add_pdf_renditions([i.result.package for i in done if i.result])

@@ -24,11 +24,11 @@ An organisation adds or overrides criteria with its own folder (``--criteria DIR
 from __future__ import annotations
 
 import contextvars
-from decimal import Decimal
 import datetime as dt
 import functools
 import hashlib
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -295,6 +295,10 @@ class Outcome(_Strict):
     references: list[str] = Field(default_factory=list)
 
 
+_RISK_STATUSES: tuple[Status, ...] = ("ikke_opfyldt", "kraever_afklaring")
+_ACTION_STATUSES: tuple[Status, ...] = ("ikke_opfyldt", "delvist_opfyldt", "kraever_afklaring")
+
+
 class RiskSpec(_Strict):
     title: str
     description: str
@@ -304,7 +308,7 @@ class RiskSpec(_Strict):
     residual_likelihood: int = Field(ge=1, le=4)
     residual_consequence: int = Field(ge=1, le=4)
     measures: str
-    for_status: list[Status] = Field(default_factory=lambda: ["ikke_opfyldt", "kraever_afklaring"])
+    for_status: list[Status] = Field(default_factory=lambda: list(_RISK_STATUSES))
 
 
 class ActionSpec(_Strict):
@@ -312,7 +316,7 @@ class ActionSpec(_Strict):
     owner_role: str
     deadline_text: str
     deadline_days: int | None = None  # relative to go-live; negative = before
-    for_status: list[Status] = Field(default_factory=lambda: ["ikke_opfyldt", "delvist_opfyldt", "kraever_afklaring"])
+    for_status: list[Status] = Field(default_factory=lambda: list(_ACTION_STATUSES))
 
 
 class Criterion(_Strict):
@@ -416,6 +420,10 @@ class CriteriaCatalogue(BaseModel):
             if len(kept) == len(current):
                 return kept
             current = kept
+
+    def applies(self, question_id: str, answers: Mapping[str, Any]) -> bool:
+        cond = self._applies.get(question_id)
+        return True if cond is None else cond.evaluate_traced(answers, self._array_symbols)[0]
 
     def cond(self, text: str) -> FastCondition:
         """The compiled condition for ``text`` (compiled once when the catalogue was loaded)."""

@@ -25,8 +25,8 @@ from typing import Any
 from pipeline import __version__
 from pipeline.criteria import (
     CLASSIFICATION_SYMBOLS,
-    Criterion,
     CriteriaCatalogue,
+    Criterion,
     LegalDates,
     Outcome,
     RefRule,
@@ -46,6 +46,7 @@ from pipeline.models import (
     Level,
     Obligation,
     Risk,
+    Status,
     TraceItem,
     Versions,
 )
@@ -309,10 +310,10 @@ def _classify(run: _Run) -> tuple[Classification, list[RefRule]]:
         role_reasons=role_reasons,
         prohibited=bool(prohibited),
         prohibited_practices=[run.ref(c) for r in prohibited for c in (r.ref, *r.extra_refs)],
-        risk_class=risk_class,  # type: ignore[arg-type]
+        risk_class=risk_class,
         risk_class_label=_RISK_LABELS[risk_class],
         high_risk_basis=[run.ref(c) for r in (*annex_i, *(annex_iii if hr_iii else [])) for c in (r.ref, *r.extra_refs)],
-        art_6_3_exception=exception,  # type: ignore[arg-type]
+        art_6_3_exception=exception,
         transparency_duties=[run.ref(r.ref) for r in transparency],
         gpai=bool(gpai),
         reasons=reasons,
@@ -387,7 +388,7 @@ def _dpia(run: _Run, intake_risks: list[Risk]) -> DpiaTriage:
     done = run.values.get(rules.done_question) if rules.done_question else None
     return DpiaTriage(
         personal_data=personal,
-        result=result,  # type: ignore[arg-type]
+        result=result,
         result_label=_DPIA_LABELS[result],
         reasons=reasons,
         art_35_3=[run.ref(r.ref) for r in art353],
@@ -508,13 +509,16 @@ def _trace(run: _Run, qids: Iterable[str]) -> list[TraceItem]:
         if q is None:
             continue
         loc = run.intake.locations.get(qid)
+        value = display_value(run.qc, qid, run.values.get(qid))
+        if qid not in run.values and not run.cat.applies(qid, run.values):
+            value = "(ikke relevant for dette system)"
         items.append(
             TraceItem(
                 question_id=qid,
                 label=q.label.da,
                 sheet=loc.sheet if loc else None,
                 cell=loc.cell if loc else None,
-                value=display_value(run.qc, qid, run.values.get(qid)),
+                value=value,
             )
         )
     return items
@@ -527,7 +531,7 @@ def _missing(run: _Run, needs: Sequence[str]) -> list[str]:
 def _criterion(run: _Run, c: Criterion) -> CriterionResult:
     read: list[str] = []
     chosen: Outcome | None = None
-    status_override: tuple[str, str, str | None] | None = None
+    status_override: tuple[Status, str, str | None] | None = None
     if c.applies_if:
         ok, t = run.ev(c.applies_if)
         read = _merge(read, t)
@@ -554,6 +558,7 @@ def _criterion(run: _Run, c: Criterion) -> CriterionResult:
     refs = [run.ref(r) if relevant else parse_ref(r) for r in codes]
     uncertain = bool(c.uncertain_note) or any(r.uncertain for r in refs)
     note = c.uncertain_note or next((r.note for r in refs if r.uncertain and r.note), None)
+    severity: Level
     if chosen is not None:
         status, severity, finding, rec = chosen.status, chosen.severity, chosen.finding, chosen.recommendation
     else:
@@ -564,8 +569,8 @@ def _criterion(run: _Run, c: Criterion) -> CriterionResult:
         id=c.id,
         family=c.family,
         title=c.title,
-        status=status,  # type: ignore[arg-type]
-        severity=severity,  # type: ignore[arg-type]
+        status=status,
+        severity=severity,
         finding=finding,
         recommendation=rec,
         references=refs,
@@ -674,7 +679,7 @@ def _actions(run: _Run, results: Sequence[CriterionResult], risks: Sequence[Risk
                 id=f"H{len(out) + 1}",
                 title=spec.title if spec else res.title,
                 description=res.recommendation or res.finding,
-                priority=_PRIORITY[res.severity],  # type: ignore[arg-type]
+                priority=_PRIORITY[res.severity],
                 owner_role=owner,
                 deadline_text=deadline_text,
                 deadline=_deadline(run, days),

@@ -20,6 +20,7 @@ import hashlib
 import posixpath
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -89,8 +90,14 @@ class RawWorkbook:
         return self.path.name
 
 
-def read_cells(path: Path) -> RawWorkbook:
-    """Read every sheet's non-empty cell values.
+ColumnFilter = Callable[[str], "frozenset[str] | None"]
+
+
+def read_cells(path: Path, columns: ColumnFilter | None = None) -> RawWorkbook:
+    """Read the non-empty cell values of the sheets.
+
+    ``columns(sheet_name)`` may limit what is read: ``None`` = every column, a set of column letters =
+    only those, an empty set = the sheet is not parsed at all (its name and state are still listed).
 
     Raises:
         InputFileError: the file is missing, not an xlsx workbook, damaged, encrypted, macro-enabled,
@@ -112,7 +119,7 @@ def read_cells(path: Path) -> RawWorkbook:
         ) from exc
     with zf:
         reader = _ZipReader(zf, name)
-        return reader.read_workbook(path, sha)
+        return reader.read_workbook(path, sha, columns)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -253,7 +260,7 @@ class _ZipReader:
             out[rel.get("Id", "")] = (rel.get("Type", ""), full)
         return out
 
-    def read_workbook(self, path: Path, sha: str) -> RawWorkbook:
+    def read_workbook(self, path: Path, sha: str, columns: ColumnFilter | None = None) -> RawWorkbook:
         wb_part = next(
             (t for typ, t in self._rels("").values() if typ.endswith(_OFFICE_DOC)), "xl/workbook.xml"
         )
@@ -271,8 +278,9 @@ class _ZipReader:
             rid = next((v for k, v in sh.attrib.items() if str(k).endswith("}id")), None)
             target = rels.get(rid or "")
             sheet = RawSheet(name=name, state=sh.get("state", "visible"))
-            if target and target[0].endswith("/worksheet"):
-                sheet.cells = self._cells(target[1], strings, q)
+            wanted = columns(name) if columns else None
+            if target and target[0].endswith("/worksheet") and (wanted is None or wanted):
+                sheet.cells = self._cells(target[1], strings, q, wanted)
             sheets[name] = sheet
         return RawWorkbook(path=path, sha256=sha, sheets=sheets, date1904=date1904)
 
@@ -289,7 +297,9 @@ class _ZipReader:
             out.append(_rich_text(si, t_tag, r_tag, rph))
         return out
 
-    def _cells(self, member: str, strings: list[str], q: str) -> dict[str, CellValue]:
+    def _cells(
+        self, member: str, strings: list[str], q: str, wanted: frozenset[str] | None = None
+    ) -> dict[str, CellValue]:
         root = self.xml(member, required=False)
         cells: dict[str, CellValue] = {}
         if root is None:
@@ -302,21 +312,24 @@ class _ZipReader:
         row_no = 0
         for row in data.iterchildren(row_tag):
             row_no = int(row.get("r") or row_no + 1)
-            col_no = 0
+            prev = ""
             for c in row.iterchildren(c_tag):
                 ref = c.get("r")
-                if ref:
-                    col_no = _col_index(ref)
-                else:
-                    col_no += 1
+                if not ref:  # rare: position implied by the previous cell
+                    col_no = _col_index(prev) + 1 if prev else 1
                     ref = f"{_col_letter(col_no)}{row_no}"
+                prev = ref
+                if not len(c):  # styled empty cell
+                    continue
+                if wanted is not None and ref.rstrip("0123456789") not in wanted:
+                    continue
                 t = c.get("t")
+                value: CellValue | None
                 if t == "inlineStr":
                     node = c.find(is_tag)
-                    value: CellValue | None = _rich_text(node, t_tag, r_tag, rph) if node is not None else None
+                    value = _rich_text(node, t_tag, r_tag, rph) if node is not None else None
                 else:
-                    v = c.find(v_tag)
-                    text = v.text if v is not None else None
+                    text = c.findtext(v_tag)
                     if text is None:
                         continue
                     if t == "s":
@@ -342,9 +355,8 @@ class _ZipReader:
 
 
 def _rich_text(node: etree._Element, t_tag: str, r_tag: str, rph: str) -> str:
-    direct = node.find(t_tag)
-    if direct is not None and len(node) == 1:
-        return _unescape(direct.text or "")
+    if len(node) == 1 and node[0].tag == t_tag:
+        return _unescape(node[0].text or "")
     parts: list[str] = []
     for child in node:
         if child.tag == t_tag:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import graphlib
 import hashlib
 import re
 from collections.abc import Mapping
@@ -161,6 +162,20 @@ class QuestionCatalogue(_Strict):
     def array_symbols(self) -> frozenset[str]:
         """Question ids whose unanswered value is ``[]`` in conditions (multi_choice and table)."""
         return frozenset(q.id for q in self.questions if q.type in ("multi_choice", "table"))
+
+    @functools.cached_property
+    def condition_order(self) -> list[str] | None:
+        """Ids of the questions with a condition, each after the conditional questions it reads.
+
+        None when conditions depend on each other in a cycle (then callers iterate to a fixpoint).
+        """
+        graph = {
+            qid: {s for s in cond.symbols if s in self._conditions} for qid, cond in self._conditions.items()
+        }
+        try:
+            return list(graphlib.TopologicalSorter(graph).static_order())
+        except graphlib.CycleError:
+            return None
 
     def condition(self, question_id: str) -> Condition | None:
         """The compiled ``applies_if`` of a question (None when it always applies)."""

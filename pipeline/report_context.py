@@ -325,6 +325,7 @@ class RiskRow(_Ctx):
     title: str = Field(description="Titel.")
     description: str = Field(description="Beskrivelse.")
     affected: str = Field(description="Hvem rammes.")
+    summary: str = Field(description="Titel, beskrivelse og (når oplyst) hvem der rammes, som én tekst.")
     likelihood: str = Field(description="Sandsynlighed før foranstaltninger (1–4).")
     consequence: str = Field(description="Konsekvens før foranstaltninger (1–4).")
     level: str = Field(description="Niveau før foranstaltninger.")
@@ -882,7 +883,12 @@ def _heat(points: list[tuple[str, int, int]]) -> list[HeatRow]:
 
 
 def _risk_row(n: int, r: Risk) -> RiskRow:
+    title, description = one_line(r.title), one_line(r.description)
+    summary = f"{title}: {description}" if description and description != title else title
+    if r.affected and one_line(r.affected):
+        summary += f" Berører: {one_line(r.affected)}."
     return RiskRow(
+        summary=summary,
         number=str(n),
         id=one_line(r.id),
         title=one_line(r.title),

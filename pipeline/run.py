@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.errors import IntakeInvalid, PipelineError, exit_code_for
+from pipeline.errors import InputFileError, IntakeInvalid, PipelineError, exit_code_for
 from pipeline.models import Assessment, Issue
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -154,7 +154,7 @@ def summarize(assessment: Assessment, config: OrgConfig | None = None) -> ItemSu
     )
 
 
-def _resolve(path: Path, out_dir: Path | RunOptions | None, options: RunOptions | None) -> RunOptions:
+def _resolve(out_dir: Path | RunOptions | None, options: RunOptions | None) -> RunOptions:
     if isinstance(out_dir, RunOptions):
         return out_dir
     opts = options or RunOptions()
@@ -177,7 +177,7 @@ def process_file(
     ``config`` may be passed to avoid reading ``aivurdering.toml`` for every file of a batch.
     """
     path = Path(path)
-    opts = _resolve(path, out_dir, options)
+    opts = _resolve(out_dir, options)
     result = ItemResult(input_path=path, status="failed")
     try:
         _run(path, opts, result, config)
@@ -191,7 +191,7 @@ def process_file(
         if raise_errors:
             raise
     except PipelineError as exc:
-        result.status = "invalid" if result.status == "invalid" else "failed"
+        result.status = "invalid" if isinstance(exc, InputFileError) else "failed"
         result.error = str(exc)
         result.exit_code = exit_code_for(exc)
         if raise_errors:

@@ -414,7 +414,26 @@ def validate_workbook(path: Path, catalogue: QuestionCatalogue | None = None) ->
     Raises:
         InputFileError: the file cannot be read safely or is not an aivurdering intake workbook.
     """
-    return validate_raw(read_cells(Path(path)), catalogue or load_questions())
+    cat = catalogue or load_questions()
+    return validate_raw(read_cells(Path(path), _column_filter(cat)), cat)
+
+
+def _column_filter(cat: QuestionCatalogue) -> Callable[[str], frozenset[str] | None]:
+    """Read only what validation needs: ids and answers, whole tables, the metadata."""
+    tables = set(table_sheets(cat).values())
+    sections = {s.sheet for s in cat.sections if not table_only_section(cat, s.id)}
+    id_answer = frozenset({COL_ID, COL_ANSWER})
+    meta = frozenset({"A", "B"})
+    skip: frozenset[str] = frozenset()
+
+    def columns(name: str) -> frozenset[str] | None:
+        if name in tables:
+            return None
+        if name in sections:
+            return id_answer
+        return meta if name == META_SHEET else skip
+
+    return columns
 
 
 def _meta(raw: RawWorkbook) -> dict[str, str]:
@@ -544,7 +563,7 @@ def _read_answers(st: _State, tables: dict[str, str]) -> dict[str, Any]:
                 st.add("question_row_missing", f"Rækken med spørgsmålet '{q.label.da}' mangler i arket. Den er "
                        "måske slettet; hent en ny skabelon, hvis den ikke kan fortrydes.", sheet=sheet.name, question=q)
                 continue
-            st.locations[q.id] = CellRef(sheet=sheet.name, cell=f"{COL_ANSWER}{row}")
+            st.locations[q.id] = CellRef.model_construct(sheet=sheet.name, cell=f"{COL_ANSWER}{row}")
             if q.type == "multi_choice":
                 _read_multi(st, q, sheet, ids, parsed)
                 known.update(f"{q.id}:{o.code}" for o in q.options)
@@ -574,7 +593,7 @@ def _read_multi(st: _State, q: Question, sheet: RawSheet, ids: dict[str, int], p
                    f"'{q.label.da}' mangler i arket.", sheet=sheet.name, question=q)
             continue
         ref = f"{COL_ANSWER}{row}"
-        st.option_locations[f"{q.id}:{opt.code}"] = CellRef(sheet=sheet.name, cell=ref)
+        st.option_locations[f"{q.id}:{opt.code}"] = CellRef.model_construct(sheet=sheet.name, cell=ref)
         value = sheet.cells.get(ref)
         if value is None or (isinstance(value, str) and not normalise(value)):
             continue
@@ -612,7 +631,7 @@ def _read_table(st: _State, q: Question, sheet_name: str, parsed: dict[str, Any]
                    sheet=sheet.name, question=q)
             continue
         letters[col.id] = ids_row[key]
-    st.locations[q.id] = CellRef(sheet=sheet.name, cell=f"B{TABLE_FIRST_ROW}")
+    st.locations[q.id] = CellRef.model_construct(sheet=sheet.name, cell=f"B{TABLE_FIRST_ROW}")
     by_row: dict[int, dict[str, CellValue]] = {}
     wanted = {letter: cid for cid, letter in letters.items()}
     for ref, value in sheet.cells.items():
@@ -647,12 +666,20 @@ def _applicability(st: _State, parsed: dict[str, Any]) -> None:
     """Drop answers to questions that do not apply (cascading), then check required answers."""
     cat = st.cat
     answers = dict(parsed)
-    for _ in range(len(cat.questions) + 1):
-        dropped = [qid for qid in answers if not cat.applies(qid, answers)]
-        if not dropped:
-            break
-        for qid in dropped:
-            answers.pop(qid)
+    applies: dict[str, bool] = {}
+    order = cat.condition_order
+    if order is not None:  # one pass, each condition evaluated once, dependencies first
+        for qid in order:
+            applies[qid] = cat.applies(qid, answers)
+            if not applies[qid]:
+                answers.pop(qid, None)
+    else:  # conditions in a cycle: iterate to a fixpoint
+        for _ in range(len(cat.questions) + 1):
+            dropped = [qid for qid in answers if not cat.applies(qid, answers)]
+            if not dropped:
+                break
+            for qid in dropped:
+                answers.pop(qid)
     for qid in parsed:
         if qid in answers:
             continue
@@ -672,9 +699,10 @@ def _applicability(st: _State, parsed: dict[str, Any]) -> None:
             value=_display(parsed[qid]),
         )
     for q in cat.questions:
-        if q.id in st.invalid or q.id not in st.locations:
+        if not q.required or q.id in answers or q.id in st.invalid or q.id not in st.locations:
             continue
-        if q.required and q.id not in answers and cat.applies(q.id, answers):
+        applicable = applies[q.id] if q.id in applies else cat.applies(q.id, answers)
+        if applicable:
             loc = st.locations[q.id]
             st.add("required_missing", f"Spørgsmålet '{q.label.da}' skal besvares.", sheet=loc.sheet,
                    cell=loc.cell, question=q)

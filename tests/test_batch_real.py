@@ -157,3 +157,35 @@ def test_cli_batch_then_overview(tmp_path: Path) -> None:
     res = runner.invoke(cli, ["overview", str(out), "-o", str(tmp_path / "o.xlsx")])
     assert res.exit_code == 0
     assert f"Oversigt over {1 if valid else 0} AI-system" in res.output
+
+
+@pytest.mark.libreoffice
+def test_pdf_for_the_whole_batch_in_one_libreoffice_run(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from pipeline.batch import BatchState
+    from pipeline.validate import validate_workbook
+
+    valid = [p for p in _examples() if validate_workbook(p).valid][:2]
+    if not valid:
+        pytest.skip("no valid example workbook yet")
+    root = tmp_path / "in"
+    root.mkdir()
+    for src in valid:
+        shutil.copy2(src, root / src.name)
+    out = tmp_path / "ud"
+    stream = StringIO()
+    result = run_batch(root, RunOptions(out_dir=out, pdf=True, assessment_date=dt.date.fromisoformat(DATE)), 2,
+                       progress=BatchProgress(0, stream=stream))
+    assert result.exit_code == 0, [i.result.error for i in result.items if i.result]
+    assert "én kørsel for dem alle" in stream.getvalue()
+    state = BatchState.load(out)
+    for item in result.items:
+        assert item.result is not None and item.result.pdf_path is not None
+        assert item.result.pdf_path.read_bytes().startswith(b"%PDF")
+        sums = (item.result.pdf_path.parent / "SHA256SUMS").read_text(encoding="utf-8")
+        assert item.result.pdf_path.name in sums
+        assert state.entries[item.key]["complete"] is True
+    again = run_batch(root, RunOptions(out_dir=out, pdf=True, assessment_date=dt.date.fromisoformat(DATE)), 2,
+                      progress=BatchProgress(0, stream=StringIO()))
+    assert {i.status for i in again.items} == {"skipped"}

@@ -66,6 +66,23 @@ def test_same_input_gives_identical_bytes(cases: dict[str, Assessment], reports:
         assert render.render_docx(a) == reports[name], name
 
 
+def test_identical_bytes_in_another_process_with_other_hash_seed(reports: dict[str, bytes]) -> None:
+    import hashlib
+    import subprocess
+    import sys
+
+    code = (
+        "import hashlib, sys; sys.path.insert(0, 'tests'); import _assessment_fixture as fx; "
+        "from pipeline.render import render_docx; "
+        "print(hashlib.sha256(render_docx(fx.high_risk())).hexdigest())"
+    )
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONHASHSEED="12345")
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == hashlib.sha256(reports["hoejrisiko"]).hexdigest()
+
+
 def test_fast_path_equals_plain_docxtpl_path(cases: dict[str, Assessment], reports: dict[str, bytes]) -> None:
     for name, a in cases.items():
         assert render.render_docx_plain(a) == reports[name], name

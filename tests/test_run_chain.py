@@ -128,6 +128,21 @@ def test_crash_in_a_stage_is_isolated(tmp_path: Path, workbook: Path, monkeypatc
     assert result.exit_code == 70
 
 
+def test_unreadable_workbook_is_invalid(tmp_path: Path, workbook: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.errors import InputFileError
+
+    stages = Stages()
+
+    def unreadable(path: Path) -> Intake:
+        raise InputFileError("filen er ikke en Excel-projektmappe.", path=str(path))
+
+    stages.validate_workbook = unreadable  # type: ignore[method-assign]
+    use(monkeypatch, stages)
+    result = process_file(workbook, RunOptions(out_dir=tmp_path / "out"))
+    assert (result.status, result.exit_code) == ("invalid", EXIT_INVALID)
+    assert result.error is not None and "intake.xlsx" in result.error
+
+
 def test_existing_package(tmp_path: Path, workbook: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     use(monkeypatch, Stages())
     opts = RunOptions(out_dir=tmp_path / "out")

@@ -49,7 +49,9 @@ def test_render_writes_a_complete_package(rendered: tuple[Path, str, bytes], wor
     assert workbook.read_bytes() == before  # the input is never modified
     (folder,) = [p for p in out.iterdir() if p.is_dir()]
     name = folder.name
-    assert name.startswith("15.20.00-G01-7-26_Vurdering_af_AI-system_Kontrolmodel_for_enkeltydelser_v0.9")
+    answers = answers_io.load_answers(EXAMPLE)
+    assert name.startswith(f"{answers['case_number']}_Vurdering_af_AI-system_")
+    assert name.endswith(f"_v{answers['document_version']}")
     files = sorted(p.name for p in folder.iterdir())
     assert files == sorted([f"{name}.docx", f"{name}.metadata.json", f"{name}.metadata.xml", SUMS_NAME])
     assert folder.name in output
@@ -62,9 +64,13 @@ def test_render_writes_a_complete_package(rendered: tuple[Path, str, bytes], wor
     assert validate_xml(xml) == []
     meta = JournalMetadata.model_validate(json.loads((folder / f"{name}.metadata.json").read_text()))
     assert meta == metadata_from_xml(xml)
-    assert meta.fremdrift == "Underudarbejdelse"  # kladde
-    assert (meta.version.major, meta.version.minor) == (0, 9)
-    assert meta.offentlighed.foelsomhed == "Fortrolige"
+    assert meta.fremdrift == {"kladde": "Underudarbejdelse", "endelig": "Endeligt"}[answers["document_status"]]
+    assert meta.version.text == answers["document_version"]
+    assert meta.sagsnummer == answers["case_number"]
+    assert meta.brevdato == answers["document_date"]
+    assert meta.offentlighed.markering.lower().replace(" ", "_").replace("æ", "ae").replace("ø", "oe") == (
+        answers["confidentiality"]
+    )
     props = docx.Document(str(folder / f"{name}.docx")).core_properties
     assert props.title == meta.titel and props.keywords == "; ".join(meta.noegleord)
     assert meta.vurdering.ai_forordningen_klasse == "højrisiko"

@@ -26,7 +26,7 @@ _PATH = click.Path(path_type=Path)
               help="Mappe med egne eller ændrede kriterier (kan gentages).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Organisationens konfiguration (standard: ./aivurdering.toml, hvis den findes).")
-@click.option("--assessment-date", type=click.DateTime(formats=["%Y-%m-%d"]),
+@click.option("--assessment-date", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="ÅÅÅÅ-MM-DD",
               help="Vurderingsdato ÅÅÅÅ-MM-DD (standard: i dag); styrer, hvilke regler der gælder.")
 def render_cmd(
     file: Path,

@@ -1,0 +1,71 @@
+"""aivurdering evaluate / explain (CLI wiring over pipeline.evaluate)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+from evaluate_helpers import EXAMPLES
+
+from pipeline.cli import cli
+
+S2 = next(EXAMPLES.glob("s2-*.xlsx"))
+S1 = next(EXAMPLES.glob("s1-*.xlsx"))
+
+
+def test_evaluate_text_shows_class_dates_and_timing() -> None:
+    res = CliRunner().invoke(cli, ["evaluate", str(S2), "--assessment-date", "2026-11-29"])
+    assert res.exit_code == 0, res.output
+    assert "Højrisiko-AI-system" in res.output
+    assert "bilag III, punkt 5, litra a, til AI-forordningen" in res.output
+    assert "gælder fra 2. december 2027" in res.output
+    assert "Vurderingen tog" in res.output and " ms" in res.output
+
+
+def test_evaluate_json_and_later_assessment_date() -> None:
+    res = CliRunner().invoke(cli, ["evaluate", str(S2), "--format", "json", "--assessment-date", "2028-01-01"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["classification"]["risk_class"] == "højrisiko"
+    tilsyn = next(o for o in data["obligations"] if o["id"] == "aia.idriftsaetter.tilsyn")
+    assert tilsyn["applies_text"] == "gælder"
+
+
+def test_invalid_intake_exits_1_with_the_issues() -> None:
+    res = CliRunner().invoke(cli, ["evaluate", str(S1)])
+    assert res.exit_code == 1
+    assert "fejl i intake-arket" in res.output
+
+
+def test_bad_date_is_a_usage_error() -> None:
+    res = CliRunner().invoke(cli, ["evaluate", str(S2), "--assessment-date", "29-11-2026"])
+    assert res.exit_code == 2 and "ÅÅÅÅ-MM-DD" in res.output
+
+
+def test_explain_one_criterion_prints_the_trace_with_cells() -> None:
+    res = CliRunner().invoke(cli, ["explain", str(S2), "--criterion", "forvaltning.partshoering"])
+    assert res.exit_code == 0, res.output
+    assert "Ikke opfyldt" in res.output and "forvaltningslovens § 19" in res.output
+    assert "party_consultation = Nej" in res.output and "!D" in res.output
+
+
+def test_explain_unknown_criterion_is_a_user_error() -> None:
+    res = CliRunner().invoke(cli, ["explain", str(S2), "--criterion", "findes.ikke"])
+    assert res.exit_code == 1 and "findes ikke" in res.output
+
+
+def test_criteria_override_folder_is_used_and_a_broken_one_exits_3(tmp_path: Path) -> None:
+    org = tmp_path / "org"
+    org.mkdir()
+    rule = {"id": "org.journalnotat", "family": "governance", "title": "Egen regel om journalnotat",
+            "references": ["OFL § 15"], "outcomes": [],
+            "default": {"status": "kraever_afklaring", "severity": "lav", "finding": "Tjek.", "recommendation": "Gør."}}
+    (org / "egne.yaml").write_text(yaml.safe_dump({"criteria": [rule]}, allow_unicode=True), encoding="utf-8")
+    res = CliRunner().invoke(cli, ["explain", str(S2), "--criteria", str(org), "--criterion", "org.journalnotat"])
+    assert res.exit_code == 0, res.output
+    assert "Egen regel om journalnotat" in res.output
+    (org / "egne.yaml").write_text(yaml.safe_dump({"criteria": [{**rule, "applies_if": "nej == 1"}]}), encoding="utf-8")
+    res = CliRunner().invoke(cli, ["evaluate", str(S2), "--criteria", str(org)])
+    assert res.exit_code == 3 and "egne.yaml" in res.output and "org.journalnotat" in res.output
