@@ -304,10 +304,13 @@ def summary(b: Builder) -> None:
 def system(b: Builder) -> None:
     b.h(1, "2 Beskrivelse af systemet og konteksten")
     b.tag("{%p if system %}")
-    b.tag("{%p for item in system %}")
-    b.p("{{ item.label }}", style="Heading 3")
-    b.paragraphs("item.paragraphs")
-    b.tag("{%p endfor %}")
+    b.table(
+        ["Spørgsmål", "Svar"],
+        "item in system",
+        ["{{ item.label }}", "{%p for para in item.paragraphs %}\n{{ para }}\n{%p endfor %}"],
+        (70, 90),
+    )
+    b.caption("Tabel: Systemet og konteksten efter intakearket. Alle svar står i bilag 1.")
     b.tag("{%p else %}")
     b.p("Intakearket indeholder ikke en beskrivelse af systemet.")
     b.tag("{%p endif %}")

@@ -10,7 +10,10 @@ answers file ``examples/*.yaml``, the filled workbook ``examples/*.xlsx`` (via `
 from __future__ import annotations
 
 import argparse
+import io
+import re
 import sys
+import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -38,12 +41,35 @@ def is_current(path: Path) -> bool:
     return cells.get("B2") == TEMPLATE_VERSION and cells.get("B5") == cat.sha256
 
 
+def normalise(path: Path, stamp: str) -> None:
+    """Make the file byte-for-byte reproducible: fixed zip timestamps and document dates.
+
+    Rebuilding without a catalogue change then leaves git clean.
+    """
+    buf = io.BytesIO()
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)", rb"\g<1>" + stamp.encode()
+                              + rb"\g<2>", data)
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o644 << 16
+            zout.writestr(fixed, data)
+    path.write_bytes(buf.getvalue())
+
+
 def build() -> list[Path]:
+    cat = load_questions()
+    stamp = f"{cat.catalogue.date or '2026-01-01'}T00:00:00Z"
     written = []
     for lang, path in TEMPLATES.items():
         written.append(write_template(path, lang=lang, force=True))
     for answers in sorted((HERE / "examples").glob("*.yaml")):
         written.append(fill_workbook(load_answers(answers), answers.with_suffix(".xlsx"), force=True))
+    for path in written:
+        normalise(path, stamp)
     return written
 
 

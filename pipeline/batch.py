@@ -152,8 +152,8 @@ def discover(root: Path, *, exclude: Sequence[Path] = ()) -> Discovery:
             sub = here / d
             if d.startswith(".") or TMP_MARK in d or sub.resolve() in excluded:
                 continue
-            if (sub / STATE_NAME).is_file():  # the output folder of another batch
-                continue
+            if (sub / STATE_NAME).is_file() or (sub / "SHA256SUMS").is_file():
+                continue  # the output folder of a batch, or a journal package
             keep.append(d)
         dirs[:] = keep
         batch_out = (here / STATE_NAME).is_file()
@@ -679,34 +679,68 @@ def run_batch(
         result.notes.append(state.note)
     prog = progress or BatchProgress(len(found.workbooks))
     prog.total = len(found.workbooks)
-    with prog, _Stop() as stop:
-        for path, reason in found.ignored:
-            prog.note(f"{_key(path, root) if not root.is_file() else path.name}: {reason}")
-        tasks = _plan(found.workbooks, root, out_dir, options, state, fp, result, prog)
-        result.jobs = max(1, min(jobs or default_jobs(), len(tasks) or 1))
-        items: dict[str, BatchItem] = {}
-        try:
-            def on_stop(n: int) -> None:
-                prog.note(f"Afbryder: venter på {n} fil(er), der er i gang; tryk Ctrl-C igen for at stoppe straks.")
+    tasks: list[_Task] = []
+    items: dict[str, BatchItem] = {}
 
+    def on_stop(n: int) -> None:
+        prog.note(f"Afbryder: venter på {n} fil(er), der er i gang; tryk Ctrl-C igen for at stoppe straks.")
+
+    with prog, _Stop() as stop:
+        try:
+            for path, reason in found.ignored:
+                prog.note(f"{_key(path, root) if not root.is_file() else path.name}: {reason}")
+            tasks = _plan(found.workbooks, root, out_dir, options, state, fp, result, prog)
+            result.jobs = max(1, min(jobs or default_jobs(), len(tasks) or 1))
             for task, reply in _Pool(result.jobs, process, options, stop, on_stop).run(tasks):
                 items[task.key] = _take(task, reply, state, fp, prog, complete=not options.pdf)
                 state.save(throttle=True)
+            if options.pdf and not stop.requested:
+                result.items.extend(items[t.key] for t in tasks if t.key in items)
+                _add_pdfs(result, state, fp, prog)
         except KeyboardInterrupt:
             stop.requested = True
+        finally:
+            state.save()
         result.interrupted = stop.requested
+        done = {id(i) for i in result.items}
         for task in tasks:
             item = items.get(task.key) or BatchItem(task.key, task.path, "interrupted",
                                                     note="Ikke behandlet: kørslen blev afbrudt.")
-            result.items.append(item)
-        if options.pdf and not result.interrupted:
-            _add_pdfs(result, state, fp, prog)
-        state.save()
+            if id(item) not in done:
+                result.items.append(item)
+    _check_collisions(result)
     result.items.sort(key=lambda i: i.key)
     result.seconds = time.perf_counter() - started
     if write_reports:
         _write_reports(result, state)
     return result
+
+
+def _check_collisions(result: BatchResult) -> None:
+    """Two inputs of one batch that give the same package (same case number, title and version)."""
+    owner: dict[Path, str] = {}
+    for item in sorted(result.items, key=lambda i: i.key):
+        res = item.result
+        if res is None:
+            continue
+        if res.status == "ok" and res.docx_path is not None:
+            folder = res.docx_path.parent.resolve()
+            if folder in owner:
+                item.note = (f"Samme pakke som {owner[folder]}: de to intakeark har samme sagsnummer, titel og "
+                             "version, så den ene rapport er overskrevet. Ret et af arkene.")
+                result.notes.append(f"{item.key}: {item.note}")
+            owner.setdefault(folder, item.key)
+    for item in result.items:
+        res = item.result
+        if res is None or res.exit_code != EXIT_OUTPUT_EXISTS or not res.error:
+            continue
+        target = Path(res.error.split(" findes allerede", 1)[0]).resolve()
+        if target in owner and owner[target] != item.key:
+            res.error = (f"Pakken {target.name} er allerede skrevet for {owner[target]} i denne kørsel: de to "
+                         "intakeark har samme sagsnummer, titel og version. Ret et af arkene.")
+            res.exit_code = EXIT_INVALID
+            res.status = "invalid"
+            item.status = "invalid"
 
 
 def _plan(

@@ -23,21 +23,18 @@ An organisation adds or overrides criteria with its own folder (``--criteria DIR
 
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
 import functools
 import hashlib
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-import rule_engine
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from pipeline.errors import CatalogueError
-from pipeline.expressions import ConditionError, DataType, compile_condition
+from pipeline.expressions import Condition, ConditionError, DataType, compile_condition
 from pipeline.legal import parse_ref
 from pipeline.models import Family, Level, Status
 
@@ -80,54 +77,6 @@ FRIA_SYMBOLS = {"fria_paakraevet": DataType.BOOLEAN, "registrering_49_3": DataTy
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-# ------------------------------------------------------------------------------------------------
-# Fast evaluation: conditions are checked with pipeline.expressions.compile_condition when the catalogue
-# is loaded, and parsed once more into a rule whose resolver reads the current answers from a context
-# variable. Evaluating then costs microseconds instead of a parse per call.
-# ------------------------------------------------------------------------------------------------
-
-_CURRENT: contextvars.ContextVar[tuple[Mapping[str, Any], frozenset[str], list[str]]] = contextvars.ContextVar(
-    "aivurdering_condition_values"
-)
-
-
-def _resolve(_thing: object, name: str) -> Any:
-    values, arrays, read = _CURRENT.get()
-    if name not in read:
-        read.append(name)
-    value = values.get(name)
-    if value is None and name in arrays:
-        return []
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return dt.datetime(value.year, value.month, value.day)
-    if isinstance(value, list) and value and isinstance(value[0], dict):
-        return list(range(len(value)))  # tables: only their row count matters in conditions
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return Decimal(str(value))
-    return value
-
-
-class FastCondition:
-    """A condition compiled once; ``evaluate_traced`` returns the result and the symbols read, in order."""
-
-    def __init__(self, text: str, types: Mapping[str, Any]) -> None:
-        self.text = text
-        context = rule_engine.Context(
-            resolver=_resolve, default_value=None
-        )
-        self._rule = rule_engine.Rule(text, context=context)
-
-    def evaluate_traced(self, values: Mapping[str, Any], arrays: frozenset[str] = frozenset()) -> tuple[bool, list[str]]:
-        read: list[str] = []
-        token = _CURRENT.set((values, arrays, read))
-        try:
-            return bool(self._rule.evaluate(None)), read
-        except rule_engine.EngineError as exc:  # pragma: no cover - guarded by the load-time checks
-            raise ConditionError(f"{self.text!r}: {exc}") from exc
-        finally:
-            _CURRENT.reset(token)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -384,10 +333,10 @@ class CriteriaCatalogue(BaseModel):
     criteria: list[Criterion]
 
     _sha256: str = PrivateAttr(default="")
-    _conditions: dict[str, FastCondition] = PrivateAttr(default_factory=dict)
+    _conditions: dict[str, Condition] = PrivateAttr(default_factory=dict)
     _files: list[str] = PrivateAttr(default_factory=list)
     _array_symbols: frozenset[str] = PrivateAttr(default=frozenset())
-    _applies: dict[str, FastCondition] = PrivateAttr(default_factory=dict)
+    _applies: dict[str, Condition] = PrivateAttr(default_factory=dict)
 
     @property
     def version(self) -> str:
@@ -415,7 +364,7 @@ class CriteriaCatalogue(BaseModel):
         while True:
             kept = {
                 k: v for k, v in current.items()
-                if k not in self._applies or self._applies[k].evaluate_traced(current, self._array_symbols)[0]
+                if k not in self._applies or self._applies[k].evaluate(current, self._array_symbols, undefined=False)
             }
             if len(kept) == len(current):
                 return kept
@@ -423,9 +372,14 @@ class CriteriaCatalogue(BaseModel):
 
     def applies(self, question_id: str, answers: Mapping[str, Any]) -> bool:
         cond = self._applies.get(question_id)
-        return True if cond is None else cond.evaluate_traced(answers, self._array_symbols)[0]
+        return True if cond is None else cond.evaluate(answers, self._array_symbols, undefined=False)
 
-    def cond(self, text: str) -> FastCondition:
+    @property
+    def conditions(self) -> dict[str, Condition]:
+        """All compiled conditions by their text."""
+        return self._conditions
+
+    def cond(self, text: str) -> Condition:
         """The compiled condition for ``text`` (compiled once when the catalogue was loaded)."""
         return self._conditions[text]
 
@@ -463,7 +417,17 @@ def load_criteria(extra_dirs: Sequence[Path] = ()) -> CriteriaCatalogue:
 
 
 def _yaml_files(folder: Path) -> list[Path]:
-    return sorted(p.resolve() for p in folder.glob("*.yaml") if p.is_file())
+    folder = Path(folder)
+    try:
+        mtime = folder.stat().st_mtime_ns
+    except OSError:
+        return []
+    return list(_yaml_files_cached(str(folder), mtime))
+
+
+@functools.lru_cache(maxsize=32)
+def _yaml_files_cached(folder: str, _mtime: int) -> tuple[Path, ...]:
+    return tuple(sorted(p.resolve() for p in Path(folder).glob("*.yaml") if p.is_file()))
 
 
 @functools.lru_cache(maxsize=8)
@@ -611,7 +575,7 @@ class _Linter:
         self.base = str(CRITERIA_DIR)
         cat._array_symbols = self.qc.array_symbols
         cat._applies = {
-            q.id: FastCondition(q.applies_if, self.types) for q in self.qc.questions if q.applies_if
+            q.id: cond for q in self.qc.questions if (cond := self.qc.condition(q.id)) is not None
         }
 
     def file(self, part: str) -> str:
@@ -632,8 +596,7 @@ class _Linter:
                     f"(gyldige: {', '.join(o.code for o in q.options)}).",
                     path=path, entry=entry,
                 )
-        if text not in self.cat._conditions:
-            self.cat._conditions[text] = FastCondition(text, self.types)
+        self.cat._conditions.setdefault(text, cond)
 
     def add_symbol(self, name: str, dtype: Any, path: str, entry: str) -> None:
         if name in self.types:

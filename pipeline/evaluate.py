@@ -86,10 +86,16 @@ class _Run:
     values: dict[str, Any]
     sources: dict[str, list[str]] = field(default_factory=dict)  # derived symbol -> question ids
     uncertainties: list[str] = field(default_factory=list)
+    _conds: dict[str, Any] = field(default_factory=dict)
+    _arrays: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        self._conds = self.cat.conditions
+        self._arrays = self.cat.array_symbols
 
     def ev(self, text: str) -> tuple[bool, list[str]]:
         """Evaluate a catalogue condition; return the result and the question ids behind it."""
-        ok, read = self.cat.cond(text).evaluate_traced(self.values, self.cat.array_symbols)
+        ok, read = self._conds[text].evaluate_traced(self.values, self._arrays)
         return ok, self.expand(read)
 
     def expand(self, symbols: Iterable[str]) -> list[str]:
@@ -317,6 +323,10 @@ def _classify(run: _Run) -> tuple[Classification, list[RefRule]]:
         transparency_duties=[run.ref(r.ref) for r in transparency],
         gpai=bool(gpai),
         reasons=reasons,
+        trace=_trace(run, run.expand(
+            ["ai_system", "forbudt", "hoejrisiko", "art_6_3_undtagelse", "udbyder", "idriftsaetter",
+             "gennemsigtighed", "gpai"]
+        )),
     )
     return classification, prohibited
 
@@ -341,8 +351,14 @@ def _dpia(run: _Run, intake_risks: list[Risk]) -> DpiaTriage:
         if ok:
             wp_hits.append(w.name)
     run.set("wp248_antal", float(len(wp_hits)), wp_trace)
-    art353, _ = _matching(run, rules.art_35_3) if personal else ([], [])
-    dt_items = [i for i in rules.datatilsynet if personal and run.ev(i.when)[0]]
+    art353, t_353 = _matching(run, rules.art_35_3) if personal else ([], [])
+    dt_items = []
+    t_dt: list[str] = []
+    for item in rules.datatilsynet if personal else []:
+        ok, read = run.ev(item.when)
+        t_dt = _merge(t_dt, read)
+        if ok:
+            dt_items.append(item)
     dt_refs = [run.ref(f"DT-LISTE {i.item}") for i in dt_items]
 
     reasons: list[str] = []
@@ -396,6 +412,7 @@ def _dpia(run: _Run, intake_risks: list[Risk]) -> DpiaTriage:
         datatilsynet_items=[ref.text for ref in dt_refs],
         prior_consultation=prior,
         done=done if done in ("ja", "igang", "nej") else None,
+        trace=_trace(run, _merge(t_yes, t_no, wp_trace, t_353, t_dt, run.sources["forudgaaende_hoering"])),
     )
 
 
@@ -422,7 +439,13 @@ def _fria(run: _Run) -> FriaResult:
     run.set("fria_paakraevet", required, t_req)
     run.set("registrering_49_3", registration, t_reg)
     run.set("fria_daekning_fuld", required and all(coverage.values()), _merge(t_req, t_cov))
-    return FriaResult(required=required, reasons=reasons, coverage=coverage, registration_required=registration)
+    return FriaResult(
+        required=required,
+        reasons=reasons,
+        coverage=coverage,
+        registration_required=registration,
+        trace=_trace(run, _merge(run.sources["fria_paakraevet"], t_cov, t_reg)),
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -770,8 +793,8 @@ def _conclusion(run: _Run, cl: Classification, results: Sequence[CriterionResult
     if unmet or partial or unclear:
         parts = [
             f"{number_da(unmet)} krav ikke er opfyldt" if unmet else "",
-            f"{number_da(partial)} kun er delvist opfyldt" if partial else "",
-            f"{number_da(unclear)} kræver afklaring" if unclear else "",
+            f"{number_da(partial)} krav kun er delvist opfyldt" if partial else "",
+            f"{number_da(unclear)} krav kræver afklaring" if unclear else "",
         ]
         mangler = f"Vurderingen viser, at {join_da(parts)}; handlingsplanen beskriver, hvad der skal gøres. "
     opfoelgning = ""

@@ -18,9 +18,9 @@ Unanswered questions resolve to ``null`` (scalars) or ``[]`` (multiple choice an
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import rule_engine
@@ -34,44 +34,156 @@ class ConditionError(ValueError):
     """The condition text is not valid (syntax, unknown symbol or type mismatch)."""
 
 
+class _State:
+    """What the resolver reads from during one evaluation (passed to rule-engine as the 'thing')."""
+
+    __slots__ = ("arrays", "read", "values")
+
+    def __init__(self, values: Mapping[str, Any], arrays: frozenset[str]) -> None:
+        self.values = values
+        self.arrays = arrays
+        self.read: list[str] = []
+
+
+def _resolve(state: _State, name: str) -> Any:
+    """An answer as conditions see it: [] for an unanswered list, dates as datetimes, numbers as
+    Decimal (like rule-engine's own literals), tables as their row count."""
+    if name not in state.read:
+        state.read.append(name)
+    value = state.values.get(name)
+    if value is None:
+        return [] if name in state.arrays else None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return list(range(len(value)))  # tables: only their row count matters in conditions
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return Decimal(str(value))
+    return value
+
+
+class _Undefined(Exception):
+    """A comparison met an unanswered value (e.g. ``affected_count >= 10000`` with no count)."""
+
+
+_ARITH = {
+    "ge": lambda a, b: a >= b,
+    "gt": lambda a, b: a > b,
+    "le": lambda a, b: a <= b,
+    "lt": lambda a, b: a < b,
+}
+
+Fn = Callable[[Callable[[str], Any]], Any]
+
+
+def _closure(node: Any) -> Fn | None:  # noqa: C901 - one case per node type
+    """Translate rule-engine's syntax tree into Python closures with rule-engine's semantics.
+
+    Parsing and type checking stay with rule-engine; this only makes evaluation ~10x faster for the node
+    types the catalogues use (and/or/not, ==, !=, in, <, <=, >, >=, literals, symbols, ``.length``).
+    ``None`` means "not covered": the caller evaluates with rule-engine itself. Tests check that both
+    paths agree on every condition in both catalogues.
+    """
+    ast = rule_engine.ast
+    if isinstance(node, ast.Statement):
+        return _closure(node.expression)
+    if isinstance(node, ast.StringExpression | ast.FloatExpression | ast.BooleanExpression):
+        value = node.value
+        return lambda get: value
+    if isinstance(node, ast.NullExpression):
+        return lambda get: None
+    if isinstance(node, ast.SymbolExpression):
+        name = node.name
+        return lambda get: get(name)
+    if isinstance(node, ast.GetAttributeExpression) and node.name == "length":
+        obj = _closure(node.object)
+        return None if obj is None else (lambda get: Decimal(len(obj(get) or ())))
+    if isinstance(node, ast.UnaryExpression) and node.type == "not":
+        inner = _closure(node.right)
+        return None if inner is None else (lambda get: not inner(get))
+    if isinstance(node, ast.ContainsExpression):
+        member, container = _closure(node.member), _closure(node.container)
+        if member is None or container is None:
+            return None
+        return lambda get: member(get) in (container(get) or ())
+    if not hasattr(node, "left") or not hasattr(node, "right"):
+        return None
+    left, right = _closure(node.left), _closure(node.right)
+    if left is None or right is None:
+        return None
+    kind = getattr(node, "type", None)
+    if isinstance(node, ast.LogicExpression):
+        if kind == "and":
+            return lambda get: bool(left(get)) and bool(right(get))
+        if kind == "or":
+            return lambda get: bool(left(get)) or bool(right(get))
+        return None
+    if isinstance(node, ast.ArithmeticComparisonExpression):
+        if kind not in _ARITH:
+            return None
+        op = _ARITH[kind]
+
+        def compare(get: Callable[[str], Any]) -> bool:
+            a, b = left(get), right(get)
+            if a is None or b is None:
+                raise _Undefined
+            return bool(op(a, b))
+
+        return compare
+    if isinstance(node, ast.ComparisonExpression):
+        if kind == "eq":
+            return lambda get: left(get) == right(get)
+        if kind == "ne":
+            return lambda get: left(get) != right(get)
+    return None
+
+
 @dataclass
 class Condition:
-    """A compiled condition. ``evaluate`` returns the bool and the symbols it actually read."""
+    """A condition parsed and type-checked once; evaluation never re-parses."""
 
     text: str
     _rule: rule_engine.Rule = field(repr=False)
     symbols: frozenset[str] = frozenset()
     comparisons: tuple[tuple[str, Any], ...] = ()  # (symbol, literal) pairs: lets loaders check option codes
+    _fn: Fn | None = field(default=None, repr=False)
 
-    def evaluate(self, values: Mapping[str, Any], array_symbols: frozenset[str] = frozenset()) -> bool:
-        return self.evaluate_traced(values, array_symbols)[0]
+    def evaluate(
+        self,
+        values: Mapping[str, Any],
+        array_symbols: frozenset[str] = frozenset(),
+        *,
+        undefined: bool | None = None,
+    ) -> bool:
+        return self.evaluate_traced(values, array_symbols, undefined=undefined)[0]
 
     def evaluate_traced(
-        self, values: Mapping[str, Any], array_symbols: frozenset[str] = frozenset()
+        self,
+        values: Mapping[str, Any],
+        array_symbols: frozenset[str] = frozenset(),
+        *,
+        undefined: bool | None = None,
     ) -> tuple[bool, list[str]]:
-        """Evaluate; also return the symbols read, in order (the trace of the conclusion)."""
-        read: list[str] = []
+        """Evaluate; also return the symbols read, in order (the trace of the conclusion).
 
-        def resolve(_thing: object, name: str) -> Any:
-            if name not in read:
-                read.append(name)
-            value = values.get(name)
-            if value is None and name in array_symbols:
-                return []
-            if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-                return dt.datetime(value.year, value.month, value.day)
-            if isinstance(value, list) and value and isinstance(value[0], dict):
-                return list(range(len(value)))  # tables: only their row count matters in conditions
-            return value
-
-        context = rule_engine.Context(
-            resolver=resolve, type_resolver=self._rule.context.resolve_type, default_value=None
-        )
+        ``undefined``: the result when a comparison meets an unanswered value; ``None`` raises
+        :class:`ConditionError` instead.
+        """
+        state = _State(values, array_symbols)
         try:
-            rule = rule_engine.Rule(self.text, context=context)
-            return bool(rule.evaluate(None)), read
-        except rule_engine.EngineError as exc:  # pragma: no cover - guarded by compile-time checks
-            raise ConditionError(f"{self.text!r}: {exc}") from exc
+            if self._fn is not None:
+                return bool(self._fn(lambda name: _resolve(state, name))), state.read
+            return bool(self._rule.evaluate(state)), state.read
+        except (_Undefined, rule_engine.EngineError) as exc:
+            if undefined is None:
+                raise ConditionError(f"{self.text!r}: sammenligning med et ubesvaret spørgsmål") from exc
+            return undefined, state.read
+
+    def evaluate_reference(
+        self, values: Mapping[str, Any], array_symbols: frozenset[str] = frozenset()
+    ) -> bool:
+        """Evaluate with rule-engine itself, bypassing the closures (tests compare the two)."""
+        return bool(self._rule.evaluate(_State(values, array_symbols)))
 
 
 def _children(node: object) -> list[object]:
@@ -145,7 +257,9 @@ def compile_condition(text: str, types: Mapping[str, Any]) -> Condition:
     if len(text) > 2000:
         raise ConditionError("betingelsen er for lang (over 2000 tegn)")
     context = rule_engine.Context(
-        type_resolver=rule_engine.type_resolver_from_dict(dict(types)), default_value=None
+        resolver=_resolve,
+        type_resolver=rule_engine.type_resolver_from_dict(dict(types)),
+        default_value=None,
     )
     try:
         rule = rule_engine.Rule(text, context=context)
@@ -157,4 +271,10 @@ def compile_condition(text: str, types: Mapping[str, Any]) -> Condition:
     comparisons: list[tuple[str, Any]] = []
     _walk(rule.statement, symbols, comparisons)
     _check_comparisons(text, types, comparisons)
-    return Condition(text=text, _rule=rule, symbols=frozenset(symbols), comparisons=tuple(comparisons))
+    return Condition(
+        text=text,
+        _rule=rule,
+        symbols=frozenset(symbols),
+        comparisons=tuple(comparisons),
+        _fn=_closure(rule.statement),
+    )

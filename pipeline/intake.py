@@ -223,10 +223,12 @@ class _ZipReader:
             path=self.name,
         )
 
-    def xml(self, member: str, *, required: bool = True) -> etree._Element | None:
+    def xml(self, member: str, *, required: bool = True, sheet_data_only: bool = False) -> etree._Element | None:
         data = self.read(member, required=required)
         if not data:
             return None
+        if sheet_data_only:
+            data = _cut_after_sheet_data(data)
         try:
             root = etree.fromstring(data, _PARSER)
         except etree.XMLSyntaxError as exc:
@@ -300,12 +302,30 @@ class _ZipReader:
     def _cells(
         self, member: str, strings: list[str], q: str, wanted: frozenset[str] | None = None
     ) -> dict[str, CellValue]:
-        root = self.xml(member, required=False)
+        root = self.xml(member, required=False, sheet_data_only=True)
         cells: dict[str, CellValue] = {}
         if root is None:
             return cells
+        v_tag, is_tag = f"{q}v", f"{q}is"
+        t_tag, r_tag, rph = f"{q}t", f"{q}r", f"{q}rPh"
+        if _cells_without_ref(root, q):  # rare: cells without an "r" attribute, position implied
+            return self._cells_by_position(root, strings, q, wanted)
+        for c in _cell_xpath(q, wanted)(root):
+            ref = c.get("r")
+            if wanted is not None and ref.rstrip("0123456789") not in wanted:
+                continue
+            value = _value(c, c.get("t"), strings, v_tag, is_tag, t_tag, r_tag, rph)
+            if value is None or value == "":
+                continue
+            cells[ref] = value
+        return cells
+
+    def _cells_by_position(
+        self, root: etree._Element, strings: list[str], q: str, wanted: frozenset[str] | None
+    ) -> dict[str, CellValue]:
         c_tag, v_tag, is_tag, row_tag = f"{q}c", f"{q}v", f"{q}is", f"{q}row"
         t_tag, r_tag, rph = f"{q}t", f"{q}r", f"{q}rPh"
+        cells: dict[str, CellValue] = {}
         data = root.find(f"{q}sheetData")
         if data is None:
             return cells
@@ -315,43 +335,82 @@ class _ZipReader:
             prev = ""
             for c in row.iterchildren(c_tag):
                 ref = c.get("r")
-                if not ref:  # rare: position implied by the previous cell
+                if not ref:
                     col_no = _col_index(prev) + 1 if prev else 1
                     ref = f"{_col_letter(col_no)}{row_no}"
                 prev = ref
-                if not len(c):  # styled empty cell
+                if not len(c) or (wanted is not None and ref.rstrip("0123456789") not in wanted):
                     continue
-                if wanted is not None and ref.rstrip("0123456789") not in wanted:
-                    continue
-                t = c.get("t")
-                value: CellValue | None
-                if t == "inlineStr":
-                    node = c.find(is_tag)
-                    value = _rich_text(node, t_tag, r_tag, rph) if node is not None else None
-                else:
-                    text = c.findtext(v_tag)
-                    if text is None:
-                        continue
-                    if t == "s":
-                        try:
-                            value = strings[int(text)]
-                        except (ValueError, IndexError):
-                            value = CellError("#REF!")
-                    elif t in ("str", "d"):
-                        value = _unescape(text)
-                    elif t == "b":
-                        value = text.strip() in ("1", "true")
-                    elif t == "e":
-                        value = CellError(text)
-                    else:
-                        try:
-                            value = float(text)
-                        except ValueError:
-                            value = _unescape(text)
-                if value is None or value == "":
-                    continue
-                cells[ref] = value
+                value = _value(c, c.get("t"), strings, v_tag, is_tag, t_tag, r_tag, rph)
+                if value is not None and value != "":
+                    cells[ref] = value
         return cells
+
+
+
+_SHEET_DATA_END = b"</sheetData>"
+
+
+def _cut_after_sheet_data(data: bytes) -> bytes:
+    """Drop what follows the cell data (validations, formatting, print set-up): it is never read.
+
+    Only for the plain layout every writer uses (``<worksheet ...>`` with the default namespace);
+    anything else is parsed whole.
+    """
+    end = data.rfind(_SHEET_DATA_END)
+    start = data.find(b"<worksheet", 0, 4096)
+    if end < 0 or start < 0 or data.find(b"<!", 0, start) >= 0:
+        return data
+    return data[: end + len(_SHEET_DATA_END)] + b"</worksheet>"
+
+
+def _value(
+    c: etree._Element, t: str | None, strings: list[str], v_tag: str, is_tag: str, t_tag: str, r_tag: str, rph: str
+) -> CellValue | None:
+    """The value of one <c> element as Excel or LibreOffice stored it (cached value for formulas)."""
+    if t == "inlineStr":
+        node = c.find(is_tag)
+        return _rich_text(node, t_tag, r_tag, rph) if node is not None else None
+    text = c.findtext(v_tag)
+    if text is None:
+        return None
+    if t == "s":
+        try:
+            return strings[int(text)]
+        except (ValueError, IndexError):
+            return CellError("#REF!")
+    if t in ("str", "d"):
+        return _unescape(text)
+    if t == "b":
+        return text.strip() in ("1", "true")
+    if t == "e":
+        return CellError(text)
+    try:
+        return float(text)
+    except ValueError:
+        return _unescape(text)
+
+
+_XPATHS: dict[tuple[str, frozenset[str] | None], etree.XPath] = {}
+
+
+def _cell_xpath(q: str, wanted: frozenset[str] | None) -> etree.XPath:
+    """Compiled XPath selecting the non-empty cells of the wanted columns (filtering in C, not Python)."""
+    key = (q, wanted)
+    if key not in _XPATHS:
+        ns = {"x": q[1:-1]} if q else None
+        prefix = "x:" if q else ""
+        cond = "[*]"
+        if wanted is not None:
+            cond = "[" + " or ".join(f'starts-with(@r,"{col}")' for col in sorted(wanted)) + "][*]"
+        _XPATHS[key] = etree.XPath(f"./{prefix}sheetData/{prefix}row/{prefix}c{cond}", namespaces=ns)
+    return _XPATHS[key]
+
+
+def _cells_without_ref(root: etree._Element, q: str) -> bool:
+    """Writers give every cell an "r" (Excel, LibreOffice, openpyxl) or none; look at the first one."""
+    first = root.find(f"{q}sheetData/{q}row/{q}c")
+    return first is not None and not first.get("r")
 
 
 def _rich_text(node: etree._Element, t_tag: str, r_tag: str, rph: str) -> str:

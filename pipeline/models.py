@@ -158,6 +158,7 @@ class Classification(_Model):
     transparency_duties: list[LegalRef] = Field(default_factory=list)
     gpai: bool = False
     reasons: list[str] = Field(default_factory=list)
+    trace: list[TraceItem] = Field(default_factory=list)  # answers behind the classification
 
 
 class DpiaTriage(_Model):
@@ -170,6 +171,7 @@ class DpiaTriage(_Model):
     datatilsynet_items: list[str] = Field(default_factory=list)
     prior_consultation: bool = False  # Art. 36 when high residual risk remains
     done: Literal["ja", "igang", "nej"] | None = None
+    trace: list[TraceItem] = Field(default_factory=list)  # answers behind the triage
 
 
 class FriaResult(_Model):
@@ -177,6 +179,7 @@ class FriaResult(_Model):
     reasons: list[str] = Field(default_factory=list)
     coverage: dict[str, bool] = Field(default_factory=dict)  # "a".."f" -> covered by the answers
     registration_required: bool = False  # Art. 49(3)
+    trace: list[TraceItem] = Field(default_factory=list)  # answers behind the result
 
 
 class Risk(_Model):

@@ -7,7 +7,8 @@ their full-width forms): it gets a leading apostrophe and is stored as a plain s
 intake can become a formula, not in Excel and not after a CSV export.
 
 Rows come from :class:`pipeline.run.ItemSummary` (one per AI system). ``aivurdering overview DIR`` reads
-them from the batch state files (``.aivurdering-batch.json``) found under ``DIR``.
+them from the batch state files (``.aivurdering-batch.json``) found under ``DIR`` and, for any other report
+under ``DIR``, from the assessment embedded in the ``.docx`` (:mod:`pipeline.docx_twin`).
 """
 
 from __future__ import annotations
@@ -289,9 +290,11 @@ def _overview_colours(ws: Worksheet, last_row: int) -> None:
 
 
 def collect_rows(directory: Path) -> list[OverviewRow]:
-    """The overview rows recorded by earlier batch runs under ``directory`` (their state files).
+    """The overview rows for the reports under ``directory``.
 
-    Raises :class:`UserError` (Danish) when the folder holds no batch results.
+    Packages recorded by ``aivurdering batch`` (its state file) are read from the state; any other report
+    (``.docx`` made by ``aivurdering render``) is read through the assessment embedded in it. Raises
+    :class:`UserError` (Danish) when the folder holds no reports at all.
     """
     if not directory.is_dir():
         raise UserError(f"{directory}: mappen findes ikke.")
@@ -299,11 +302,34 @@ def collect_rows(directory: Path) -> list[OverviewRow]:
     states = sorted(p for p in directory.rglob(STATE_NAME) if p.is_file())
     for state in states:
         rows.extend(_rows_from_state(state))
-    if not states:
+    known = {r.report.resolve() for r in rows if r.report is not None}
+    rows.extend(_rows_from_reports(directory, known))
+    if not states and not rows:
         raise UserError(
-            f"{directory}: ingen resultater fra 'aivurdering batch' fundet (filen {STATE_NAME} mangler).",
+            f"{directory}: ingen rapporter fundet (hverken fra 'aivurdering batch' eller 'aivurdering render').",
             hint="Kør først 'aivurdering batch MAPPE -o UDMAPPE', og lav derefter oversigten over UDMAPPE.",
         )
+    return rows
+
+
+def _rows_from_reports(directory: Path, known: set[Path]) -> list[OverviewRow]:
+    """Rows from reports not recorded in a batch state, via the assessment embedded in each .docx."""
+    from pipeline.docx_twin import read_assessment
+    from pipeline.errors import PipelineError
+    from pipeline.run import summarize
+
+    rows = []
+    for docx in sorted(directory.rglob("*.docx")):
+        if docx.name.startswith(("~$", ".")) or any(part.startswith(".") for part in docx.parts[-3:-1]):
+            continue
+        if docx.resolve() in known:
+            continue
+        try:
+            assessment = read_assessment(docx)
+        except (PipelineError, OSError, ValueError):
+            continue  # not one of our reports
+        rows.append(OverviewRow(summary=summarize(assessment), report=docx,
+                                source=assessment.intake.source.file_name))
     return rows
 
 

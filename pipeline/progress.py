@@ -21,7 +21,6 @@ from rich.progress import (
     SpinnerColumn,
     TaskID,
     TextColumn,
-    TimeElapsedColumn,
     TimeRemainingColumn,
 )
 
@@ -35,6 +34,9 @@ STATUS_LABELS = {
     "failed": "fejlet",
     "ignored": "ignoreret",
 }
+
+
+_COUNT_LABELS = {"ok": "færdige", "skipped": "sprunget over", "invalid": "ugyldige", "failed": "fejlede"}
 
 
 class BatchProgress:
@@ -72,15 +74,14 @@ class BatchProgress:
             self._progress = Progress(
                 SpinnerColumn(),
                 TextColumn("[bold]{task.description}"),
-                BarColumn(),
+                BarColumn(bar_width=None),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[counts]}"),
-                TextColumn("forløbet"),
-                TimeElapsedColumn(),
-                TextColumn("tilbage"),
+                TextColumn("rest"),
                 TimeRemainingColumn(),
                 console=console,
                 transient=False,
+                expand=True,
             )
             self._progress.start()
             self._task = self._progress.add_task(self.description, total=self.total, counts=self._counts_text())
@@ -95,10 +96,9 @@ class BatchProgress:
 
     # reporting ---------------------------------------------------------------------------
     def _counts_text(self) -> str:
-        c = self.counts
-        return (
-            f"færdige {c['ok']} · sprunget over {c['skipped']} · ugyldige {c['invalid']} · fejlede {c['failed']}"
-        )
+        """Only the non-zero counts, e.g. '3 færdige · 1 ugyldige' (short enough for 80 columns)."""
+        parts = [f"{self.counts[s]} {_COUNT_LABELS[s]}" for s in _COUNT_LABELS if self.counts[s]]
+        return " · ".join(parts)
 
     def item_done(self, name: str, status: str, detail: str | None = None) -> None:
         """One file is finished (``status``: ok, skipped, invalid or failed)."""

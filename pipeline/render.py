@@ -143,6 +143,21 @@ def check_package(parts: dict[str, bytes], path: Path) -> None:
         raise CatalogueError("skabelonen er makroaktiveret (.docm/.dotm); gem den som .docx.", path=str(path))
 
 
+def _check_variables(tpl: DocxTemplate, path: Path) -> None:
+    """Refuse a template that uses variables the context does not have (all named at once)."""
+    from pipeline.template_check import template_parts, variable_problems
+
+    problems, _used = variable_problems(tpl, template_parts(tpl))
+    unknown = [p for p in problems if p.code == "unknown_variable"]
+    if unknown:
+        lines = "; ".join(f"{p.message.split(' findes')[0]} i »{p.context}«" if p.context else p.message for p in unknown)
+        raise CatalogueError(
+            f"skabelonen bruger variabler, som rapporten ikke kender: {lines}. "
+            "Se docs/templates.md, eller kør 'aivurdering template-check'.",
+            path=str(path),
+        )
+
+
 def _zip_parts(data: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         return {n: zf.read(n) for n in zf.namelist()}
@@ -150,7 +165,7 @@ def _zip_parts(data: bytes) -> dict[str, bytes]:
 
 def prepare_template(path: Path | None = None) -> PreparedTemplate:
     """Load, patch and compile a template once (cached by resolved path and SHA-256)."""
-    path = (path or default_template()).resolve()
+    path = Path(path or default_template()).resolve()
     raw = _read_template(path)
     sha = hashlib.sha256(raw).hexdigest()
     key = (str(path), sha)
@@ -165,6 +180,7 @@ def prepare_template(path: Path | None = None) -> PreparedTemplate:
         raise CatalogueError(f"filen er ikke en gyldig Word-skabelon (.docx): {exc}", path=str(path)) from exc
     base = _zip_parts(buf.getvalue())
     check_package(base, path)
+    _check_variables(tpl, path)
     doc_part = tpl.docx.part
     prepared = PreparedTemplate(
         path=path,

@@ -297,9 +297,9 @@ class GdprSection(_Ctx):
     personal_data: str = Field(description="'Ja', 'Nej' eller '(ikke besvaret)'.")
     triage_result: str = Field(description="Konklusion på DPIA-screeningen.")
     triage_reasons: list[str] = Field(description="Begrundelser for konklusionen.")
-    art_35_3: list[Ref] = Field(description="Artikel 35, stk. 3, der er opfyldt.")
+    art_35_3: list[Ref] = Field(description="Litra i artikel 35, stk. 3, der er opfyldt (og ikke allerede nævnt i begrundelserne).")
     wp248_criteria: list[str] = Field(description="Opfyldte kriterier i WP248 (EDPB).")
-    datatilsynet_items: list[str] = Field(description="Punkter på Datatilsynets liste.")
+    datatilsynet_items: list[str] = Field(description="Punkter på Datatilsynets liste (som ikke allerede står i begrundelserne).")
     prior_consultation: str = Field(description="Sætning om forudgående høring (artikel 36).")
     dpia_done: str = Field(description="Om konsekvensanalysen er gennemført.")
     parts: list[Part] = Field(description="Artikel 35, stk. 7, litra a–d.")
@@ -415,15 +415,21 @@ class ReportContext(_Ctx):
 # --------------------------------------------------------------------------------------------
 
 
+# docxtpl turns "{_{", "}_}", "{_%" and "%_}" in the rendered XML into "{{", "}}", "{%" and "%}" (its
+# escape for literal tags). A word joiner (U+2060, invisible) keeps such text in an answer literal.
+_DOCXTPL_ESCAPES = re.compile(r"(?<=\{_)(?=[{%])|(?<=[}%]_)(?=\})")
+
+
 def clean_text(value: str) -> str:
-    """Remove XML-illegal characters; tabs become spaces; CRLF/CR become LF."""
+    """Remove XML-illegal characters; tabs become spaces; CRLF/CR become LF; docxtpl escapes kept literal."""
     text = _XML_ILLEGAL.sub("", value)
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    return _DOCXTPL_ESCAPES.sub("\u2060", text) if "_" in text else text
 
 
 def one_line(value: str) -> str:
     """Clean text on one line (line breaks become spaces)."""
-    if value.isprintable() and "  " not in value and value == value.strip():
+    if value.isprintable() and "  " not in value and "_" not in value and value == value.strip():
         return value  # fast path: nothing to clean (isprintable is False for controls and surrogates)
     return re.sub(r"[ \n]+", " ", clean_text(value)).strip()
 
@@ -752,7 +758,6 @@ def _letter_of(refs: Sequence[LegalRef], prefix: str) -> set[str]:
     return letters
 
 
-_PHASE_LABELS = {"indkoeb": "Indkøb", "udvikling": "Udvikling", "anvendelse": "Anvendelse", "ophoer": "Ophør"}
 _BASIS_QUESTIONS = {
     "Udvikling og træning": ("legal_basis_development", "legal_basis_development_law"),
     "Drift": ("legal_basis_operation", "legal_basis_operation_law"),
@@ -782,7 +787,7 @@ def _gdpr(a: Assessment, qs: _Questions, risks: list[RiskRow]) -> GdprSection:
         used.update(c.id for c in mine)
         paras: list[str] = _labelled(a, GDPR_PART_ANSWERS[letter], qs)
         if letter == "c":
-            paras += [f"{r.number}. {r.title}: {r.description} (niveau før foranstaltninger: {r.level})" for r in risks]
+            paras += [f"{r.number}. {r.summary} (niveau før foranstaltninger: {r.level})" for r in risks]
         if letter == "d":
             paras += [f"{r.number}. {r.title}: {r.measures}" for r in risks if r.measures != NOT_ANSWERED]
         findings = [_finding(c) for c in mine]
@@ -795,6 +800,7 @@ def _gdpr(a: Assessment, qs: _Questions, risks: list[RiskRow]) -> GdprSection:
         if choice_q in a.intake.answers or law_q in a.intake.answers:
             texts = [" ".join(answer_paragraphs(q, a.intake.answers[q], qs)) for q in (choice_q, law_q) if q in a.intake.answers]
             bases.append(PhaseBasis(phase=phase, basis=" – ".join(texts)))
+    reasons = [one_line(r) for r in d.reasons]
     applies = d.personal_data is not False
     personal = {True: "Ja", False: "Nej", None: NOT_ANSWERED}[d.personal_data]
     done = {"ja": "Konsekvensanalysen er gennemført.", "igang": "Konsekvensanalysen er i gang.",
@@ -808,10 +814,12 @@ def _gdpr(a: Assessment, qs: _Questions, risks: list[RiskRow]) -> GdprSection:
         ),
         personal_data=personal,
         triage_result=one_line(d.result_label),
-        triage_reasons=[one_line(r) for r in d.reasons],
-        art_35_3=[_ref(r) for r in d.art_35_3],
+        triage_reasons=reasons,
+        art_35_3=[_ref(r) for r in d.art_35_3 if not any(x.lower().startswith(one_line(r.text).lower()) for x in reasons)],
         wp248_criteria=[one_line(x) for x in d.wp248_criteria],
-        datatilsynet_items=[one_line(x) for x in d.datatilsynet_items],
+        datatilsynet_items=[
+            one_line(x) for x in d.datatilsynet_items if one_line(x).split(":")[0] not in {r.split(":")[0] for r in reasons}
+        ],
         prior_consultation=(
             "Der er en høj restrisiko, så Datatilsynet skal høres forud for behandlingen (artikel 36 i databeskyttelsesforordningen)."
             if d.prior_consultation
@@ -884,7 +892,10 @@ def _heat(points: list[tuple[str, int, int]]) -> list[HeatRow]:
 
 def _risk_row(n: int, r: Risk) -> RiskRow:
     title, description = one_line(r.title), one_line(r.description)
-    summary = f"{title}: {description}" if description and description != title else title
+    if not description or description.startswith(title.rstrip("…. ")):
+        summary = description or title  # a title that only abbreviates the description
+    else:
+        summary = f"{title}: {description}"
     if r.affected and one_line(r.affected):
         summary += f" Berører: {one_line(r.affected)}."
     return RiskRow(

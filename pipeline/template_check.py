@@ -241,11 +241,45 @@ def _context_for(name: str, paragraphs: dict[str, list[str]]) -> tuple[str, str]
     return "", ""
 
 
+def template_parts(tpl: Any) -> dict[str, bytes]:
+    """The templated parts of a loaded DocxTemplate: body, headers and footers (name -> XML)."""
+    from pipeline.render import FOOTER_URI, HEADER_URI
+
+    parts: dict[str, bytes] = {str(tpl.docx.part.partname).lstrip("/"): tpl.docx.part.blob}
+    for uri in (HEADER_URI, FOOTER_URI):
+        for _rel, part in tpl.get_headers_footers(uri):
+            parts[str(part.partname).lstrip("/")] = part.blob
+    return parts
+
+
+def variable_problems(tpl: Any, parts: dict[str, bytes]) -> tuple[list[Problem], set[str]]:
+    """Syntax errors and unknown variables of the templated parts, and the variable paths used."""
+    from pipeline.render import jinja_env
+
+    problems: list[Problem] = []
+    paragraphs = {name: ["".join(runs) for runs in _paragraphs(xml)] for name, xml in parts.items()}
+    checker = _VarChecker()
+    for name, xml in parts.items():
+        patched = tpl.patch_xml(tpl.xml_to_string(etree.fromstring(xml)))
+        try:
+            ast = jinja_env().parse(patched)
+        except TemplateSyntaxError as exc:
+            lines = patched.splitlines()
+            near = re.sub(r"<[^>]+>", "", lines[exc.lineno - 1]) if 0 < (exc.lineno or 0) <= len(lines) else ""
+            problems.append(Problem("syntax_error", "error", _part_label(name), f"Jinja-syntaksfejl: {exc.message}", _short(near)))
+            continue
+        checker.check(ast)
+    for var in dict.fromkeys(checker.unknown):
+        part, ctx = _context_for(var, paragraphs)
+        problems.append(Problem("unknown_variable", "error", part or "skabelon",
+                                f"Variablen '{var}' findes ikke i rapportens data (se docs/templates.md).", ctx))
+    return problems, checker.used
+
+
 def check_template(path: Path) -> list[Problem]:
     """All problems of a template; raises :class:`CatalogueError` when the file is not a .docx at all."""
     from docxtpl import DocxTemplate
 
-    from pipeline.render import FOOTER_URI, HEADER_URI, jinja_env
 
     try:
         data = path.read_bytes()
@@ -266,34 +300,18 @@ def check_template(path: Path) -> list[Problem]:
         tpl.init_docx()
     except Exception as exc:  # python-docx raises many kinds for a foreign file
         raise CatalogueError(f"filen er ikke en gyldig Word-skabelon: {exc}", path=str(path)) from exc
-    parts: dict[str, bytes] = {str(tpl.docx.part.partname).lstrip("/"): tpl.docx.part.blob}
-    for uri in (HEADER_URI, FOOTER_URI):
-        for _rel, part in tpl.get_headers_footers(uri):
-            parts[str(part.partname).lstrip("/")] = part.blob
+    parts = template_parts(tpl)
     if not any("header" in n for n in parts):
         problems.append(Problem("missing_part", "error", "pakke", "Skabelonen har intet sidehoved (myndighed og sagsnummer skal stå der)."))
     if not any("footer" in n for n in parts):
         problems.append(Problem("missing_part", "error", "pakke", "Skabelonen har ingen sidefod (titel, version og fortrolighed skal stå der)."))
-    paragraphs = {name: ["".join(runs) for runs in _paragraphs(xml)] for name, xml in parts.items()}
-    checker = _VarChecker()
     for name, xml in parts.items():
         problems += _check_paragraphs(name, xml)
         problems += _check_fields(name, xml)
-        patched = tpl.patch_xml(tpl.xml_to_string(etree.fromstring(xml)))
-        try:
-            ast = jinja_env().parse(patched)
-        except TemplateSyntaxError as exc:
-            lines = patched.splitlines()
-            near = re.sub(r"<[^>]+>", "", lines[exc.lineno - 1]) if 0 < (exc.lineno or 0) <= len(lines) else ""
-            problems.append(Problem("syntax_error", "error", _part_label(name), f"Jinja-syntaksfejl: {exc.message}", _short(near)))
-            continue
-        checker.check(ast)
-    for var in dict.fromkeys(checker.unknown):
-        part, ctx = _context_for(var, paragraphs)
-        problems.append(Problem("unknown_variable", "error", part or "skabelon",
-                                f"Variablen '{var}' findes ikke i rapportens data (se docs/templates.md).", ctx))
+    var_problems, used = variable_problems(tpl, parts)
+    problems += var_problems
     for req in REQUIRED_VARIABLES:
-        if req not in checker.used:
+        if req not in used:
             problems.append(Problem("missing_part", "error", "skabelon", f"Skabelonen bruger ikke den påkrævede variabel '{req}'."))
     return problems
 

@@ -140,12 +140,22 @@ def parse_yes_no(value: CellValue, _item: Any = None, _ctx: Any = None) -> bool:
     raise ParseError("invalid_yes_no", "Svaret skal være Ja eller Nej.")
 
 
+_LOOKUPS: dict[int, tuple[Question | Column, dict[str, str]]] = {}
+
+
 def _option_lookup(item: Question | Column) -> dict[str, str]:
+    """Normalised label/code -> option code (cached per catalogue item)."""
+    cached = _LOOKUPS.get(id(item))
+    if cached is not None and cached[0] is item:
+        return cached[1]
     out: dict[str, str] = {}
     for opt in item.options:
         for key in (opt.code, opt.label.da, opt.label.en or ""):
             if key:
                 out.setdefault(normalise(key).casefold(), opt.code)
+    if len(_LOOKUPS) > 10000:
+        _LOOKUPS.clear()
+    _LOOKUPS[id(item)] = (item, out)
     return out
 
 
@@ -383,8 +393,8 @@ class _State:
     migration: Migration | None
     issues: list[Issue] = field(default_factory=list)
     answers: dict[str, Any] = field(default_factory=dict)
-    locations: dict[str, CellRef] = field(default_factory=dict)
-    option_locations: dict[str, CellRef] = field(default_factory=dict)  # "qid:code" -> cell
+    locations: dict[str, tuple[str, str]] = field(default_factory=dict)  # qid -> (sheet, cell)
+    option_locations: dict[str, tuple[str, str]] = field(default_factory=dict)  # "qid:code" -> (sheet, cell)
     invalid: set[str] = field(default_factory=set)  # question ids with a reported parse error
 
     def add(self, code: str, message: str, *, severity: str = "error", sheet: str | None = None,
@@ -484,7 +494,8 @@ def validate_raw(raw: RawWorkbook, cat: QuestionCatalogue) -> Intake:
         catalogue_version=meta.get("catalogue_version") or None,
         migrated_from=migration.from_version if migration else None,
     )
-    return Intake(source=source, answers=st.answers, locations=st.locations, issues=st.issues)
+    locations = {k: CellRef.model_construct(sheet=v[0], cell=v[1]) for k, v in st.locations.items()}
+    return Intake(source=source, answers=st.answers, locations=locations, issues=st.issues)
 
 
 def _expected_sheets(cat: QuestionCatalogue, tables: dict[str, str]) -> list[str]:
@@ -523,10 +534,10 @@ def _index_ids(st: _State, sheet: RawSheet) -> dict[str, int]:
     """Hidden column A: id -> row (migrated ids mapped to current ones)."""
     out: dict[str, int] = {}
     for ref, value in sheet.cells.items():
-        if not ref.startswith(COL_ID) or not isinstance(value, str):
+        if not isinstance(value, str) or ref[0] != COL_ID or not ref[1:].isdigit():
             continue
-        col, row = split_ref(ref)
-        if col != COL_ID or row < FIRST_ROW:
+        row = int(ref[1:])
+        if row < FIRST_ROW:
             continue
         key = value.strip()
         if st.migration:
@@ -563,7 +574,7 @@ def _read_answers(st: _State, tables: dict[str, str]) -> dict[str, Any]:
                 st.add("question_row_missing", f"Rækken med spørgsmålet '{q.label.da}' mangler i arket. Den er "
                        "måske slettet; hent en ny skabelon, hvis den ikke kan fortrydes.", sheet=sheet.name, question=q)
                 continue
-            st.locations[q.id] = CellRef.model_construct(sheet=sheet.name, cell=f"{COL_ANSWER}{row}")
+            st.locations[q.id] = (sheet.name, f"{COL_ANSWER}{row}")
             if q.type == "multi_choice":
                 _read_multi(st, q, sheet, ids, parsed)
                 known.update(f"{q.id}:{o.code}" for o in q.options)
@@ -593,7 +604,7 @@ def _read_multi(st: _State, q: Question, sheet: RawSheet, ids: dict[str, int], p
                    f"'{q.label.da}' mangler i arket.", sheet=sheet.name, question=q)
             continue
         ref = f"{COL_ANSWER}{row}"
-        st.option_locations[f"{q.id}:{opt.code}"] = CellRef.model_construct(sheet=sheet.name, cell=ref)
+        st.option_locations[f"{q.id}:{opt.code}"] = (sheet.name, ref)
         value = sheet.cells.get(ref)
         if value is None or (isinstance(value, str) and not normalise(value)):
             continue
@@ -631,7 +642,7 @@ def _read_table(st: _State, q: Question, sheet_name: str, parsed: dict[str, Any]
                    sheet=sheet.name, question=q)
             continue
         letters[col.id] = ids_row[key]
-    st.locations[q.id] = CellRef.model_construct(sheet=sheet.name, cell=f"B{TABLE_FIRST_ROW}")
+    st.locations[q.id] = (sheet.name, f"B{TABLE_FIRST_ROW}")
     by_row: dict[int, dict[str, CellValue]] = {}
     wanted = {letter: cid for cid, letter in letters.items()}
     for ref, value in sheet.cells.items():
@@ -667,10 +678,13 @@ def _applicability(st: _State, parsed: dict[str, Any]) -> None:
     cat = st.cat
     answers = dict(parsed)
     applies: dict[str, bool] = {}
+    memo: dict[Any, bool] = {}
     order = cat.condition_order
-    if order is not None:  # one pass, each condition evaluated once, dependencies first
+    if order is not None:  # one pass, dependencies first; only answered or required questions matter
         for qid in order:
-            applies[qid] = cat.applies(qid, answers)
+            if qid not in answers and not cat.by_id[qid].required:
+                continue
+            applies[qid] = cat.applies(qid, answers, memo)
             if not applies[qid]:
                 answers.pop(qid, None)
     else:  # conditions in a cycle: iterate to a fixpoint
@@ -693,19 +707,19 @@ def _applicability(st: _State, parsed: dict[str, Any]) -> None:
             + ", ".join(f"'{d}'" for d in deps)
             + ", så svaret bliver ikke brugt. Tjek om de svar er rigtige, eller slet dette svar.",
             severity="warning",
-            sheet=loc.sheet if loc else None,
-            cell=loc.cell if loc else None,
+            sheet=loc[0] if loc else None,
+            cell=loc[1] if loc else None,
             question=q,
             value=_display(parsed[qid]),
         )
     for q in cat.questions:
         if not q.required or q.id in answers or q.id in st.invalid or q.id not in st.locations:
             continue
-        applicable = applies[q.id] if q.id in applies else cat.applies(q.id, answers)
+        applicable = applies[q.id] if q.id in applies else cat.applies(q.id, answers, memo)
         if applicable:
             loc = st.locations[q.id]
-            st.add("required_missing", f"Spørgsmålet '{q.label.da}' skal besvares.", sheet=loc.sheet,
-                   cell=loc.cell, question=q)
+            st.add("required_missing", f"Spørgsmålet '{q.label.da}' skal besvares.", sheet=loc[0],
+                   cell=loc[1], question=q)
     st.answers = answers
     st.locations = {k: v for k, v in st.locations.items() if k in answers}
 
@@ -734,8 +748,8 @@ def _consistency(st: _State) -> None:
                 "contradictory_choices",
                 f"'{opt.label.da}' kan ikke vælges sammen med andre muligheder. Ret enten '{opt.label.da}' "
                 "til Nej, eller fjern de andre valg.",
-                sheet=loc.sheet if loc else None,
-                cell=loc.cell if loc else None,
+                sheet=loc[0] if loc else None,
+                cell=loc[1] if loc else None,
                 question=q,
                 value=", ".join(chosen),
             )
@@ -756,6 +770,8 @@ def annotate_workbook(source: Path, intake: Intake, out: Path) -> Path:
     from openpyxl import load_workbook
     from openpyxl.comments import Comment
     from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import quote_sheetname
+    from openpyxl.worksheet.hyperlink import Hyperlink
 
     from pipeline.workbook import save_atomic
 
@@ -789,7 +805,8 @@ def annotate_workbook(source: Path, intake: Intake, out: Path) -> Path:
             i.question_label or i.question_id or "", i.message, i.value or "",
         ])
         if i.sheet and i.cell and i.sheet in wb.sheetnames:
-            ws.cell(row=ws.max_row, column=3).hyperlink = f"#'{i.sheet}'!{i.cell}"
+            link = ws.cell(row=ws.max_row, column=3)
+            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"{quote_sheetname(i.sheet)}!{i.cell}")
     if not intake.issues:
         ws.append(["", "", "", "", "", "Ingen fejl fundet.", ""])
     for col, width in zip("ABCDEFG", (10, 24, 8, 24, 40, 80, 30), strict=True):

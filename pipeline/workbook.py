@@ -37,6 +37,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Si
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -278,6 +279,9 @@ def build_workbook(catalogue: QuestionCatalogue | None = None, lang: str = "da")
     lists_ws.protection.sheet = True
     _meta(wb.create_sheet(META_SHEET), cat, lang)
     wb.security = WorkbookProtection(lockStructure=True)
+    wb.properties.creator = "aivurdering"
+    wb.properties.title = "Intakeark til vurdering af AI-system" if lang == "da" else "AI system assessment intake"
+    wb.properties.version = TEMPLATE_VERSION
     wb.active = 0
     return wb
 
@@ -361,7 +365,7 @@ def _section_sheet(
         if q.type == "table":
             answer.value = tx["see_sheet"].format(sheet=tables[q.id])
             answer.font = _HELP_FONT
-            answer.hyperlink = f"#{quote_sheetname(tables[q.id])}!B1"
+            answer.hyperlink = Hyperlink(ref=answer.coordinate, location=f"{quote_sheetname(tables[q.id])}!B1")
         elif q.type == "multi_choice":
             answer.value = tx["choose_below"]
             answer.font = _HELP_FONT
@@ -478,10 +482,15 @@ def _table_sheet(ws: Worksheet, q: Question, lang: str, lists: _Lists) -> None:
     ws.column_dimensions["A"].hidden = True
     ws.row_dimensions[TABLE_IDS_ROW].hidden = True
     last_row = TABLE_FIRST_ROW + q.rows - 1
+    seen: set[str] = set()
     for i, col in enumerate(q.columns, start=2):
         letter = get_column_letter(i)
         ws.cell(row=TABLE_IDS_ROW, column=i, value=col.id)
-        header = ws.cell(row=TABLE_HEADER_ROW, column=i, value=col.label.get(lang) + (" *" if col.required else ""))
+        title = " ".join(col.label.get(lang).split()) + (" *" if col.required else "")
+        while title.casefold() in seen:  # an Excel table needs unique header texts
+            title += " "
+        seen.add(title.casefold())
+        header = ws.cell(row=TABLE_HEADER_ROW, column=i, value=title)
         header.font, header.fill, header.alignment = _BOLD, _HEADER_FILL, _WRAP
         ws.column_dimensions[letter].width = 40 if col.type == "long_text" else 18 if col.type != "text" else 26
         rng = f"{letter}{TABLE_FIRST_ROW}:{letter}{last_row}"

@@ -225,3 +225,23 @@ def test_examples_fill_and_read_back(answers: Path, tmp_path: Path):
             assert intake.answers[key] == data[key] or str(intake.answers[key]) == str(data[key]), key
         else:
             assert len(intake.answers[key]) == len(data[key]), key
+
+
+def test_cli_validate_many_files_one_bad(tmp_path: Path):
+    runner = CliRunner()
+    good = sorted(EXAMPLES.glob("*.xlsx"))[0]
+    bad = tmp_path / "ikke-excel.xlsx"
+    bad.write_text("hej", encoding="utf-8")
+    r = runner.invoke(cli, ["validate", str(good), str(bad)])
+    assert r.exit_code == 1
+    assert f"{good}: gyldigt" in r.output and "ikke-excel.xlsx: filen er ikke en Excel-fil" in r.output
+    r = runner.invoke(cli, ["validate", str(good)])
+    assert r.exit_code == 0, r.output
+
+
+def test_cli_english_template_and_markdown(tmp_path: Path):
+    runner = CliRunner()
+    r = runner.invoke(cli, ["template", "--lang", "en", "-o", str(tmp_path / "en.xlsx")])
+    assert r.exit_code == 0
+    r = runner.invoke(cli, ["questions", "--lang", "en"])
+    assert r.exit_code == 0 and r.output.startswith("# Question catalogue")

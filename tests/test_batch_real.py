@@ -189,3 +189,25 @@ def test_pdf_for_the_whole_batch_in_one_libreoffice_run(tmp_path: Path) -> None:
     again = run_batch(root, RunOptions(out_dir=out, pdf=True, assessment_date=dt.date.fromisoformat(DATE)), 2,
                       progress=BatchProgress(0, stream=StringIO()))
     assert {i.status for i in again.items} == {"skipped"}
+
+
+def test_overview_of_reports_without_batch_state(real, tmp_path: Path) -> None:
+    """Reports made one by one (no batch state) are read through the assessment embedded in the .docx."""
+    _tmp, _root, out, first, _second, _log = real
+    ok = [i for i in first.items if i.status == "ok" and i.result and i.result.docx_path]
+    if not ok:
+        pytest.skip("no valid example workbook yet")
+    reports = tmp_path / "rapporter"
+    for item in ok:
+        assert item.result is not None and item.result.docx_path is not None
+        shutil.copytree(item.result.docx_path.parent, reports / item.result.docx_path.parent.name)
+    (reports / "andet.docx").write_bytes(b"not a report")  # ignored
+    res = CliRunner().invoke(cli, ["overview", str(reports)])
+    assert res.exit_code == 0, res.output
+    ws = load_workbook(reports / "oversigt.xlsx")["Oversigt"]
+    got = sorted((r[0], r[5]) for r in ws.iter_rows(min_row=2, values_only=True) if r[0])
+    from pipeline.overview import AI_CLASSES
+
+    want = sorted((i.result.summary.system_name, AI_CLASSES[i.result.summary.ai_act_class])
+                  for i in ok if i.result and i.result.summary and i.result.summary.ai_act_class)
+    assert got == want

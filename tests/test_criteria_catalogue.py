@@ -14,6 +14,7 @@ from pipeline.criteria import CRITERIA_DIR, load_criteria
 from pipeline.criteria_docs import DOC_PATH, render_markdown
 from pipeline.errors import CatalogueError, exit_code_for
 from pipeline.legal import parse_ref
+from pipeline.questions import load_questions
 
 GOOD = {
     "id": "org.egen_regel",
@@ -137,3 +138,37 @@ def test_docs_list_every_criterion_with_its_references() -> None:
     for c in load_criteria().criteria:
         assert f"`{c.id}`" in text
     assert "bilag III, punkt 5, litra a, til AI-forordningen" in text
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_fast_condition_translation_agrees_with_rule_engine(flag: bool) -> None:
+    from decimal import Decimal
+
+    from evaluate_helpers import scenario_intake
+
+    cat = load_criteria()
+    qids = {q.id for q in load_questions().questions}
+    for prefix in ("s1", "s2", "s3", "s4", "s5", "s6"):
+        values: dict = dict(scenario_intake(prefix).answers)
+        derived = {s for t in cat.conditions for s in _symbols(t)} - set(values) - qids
+        for name in derived:
+            values.setdefault(name, flag)
+        values["wp248_antal"] = Decimal(3 if flag else 1)
+        for text, cond in cat.conditions.items():
+            try:
+                expected: object = cond.evaluate_reference(values, cat.array_symbols)
+            except Exception as exc:  # noqa: BLE001 - both evaluators must fail alike
+                expected = type(exc).__name__
+            try:
+                got: object = cond.evaluate_traced(values, cat.array_symbols)[0]
+            except Exception:  # noqa: BLE001
+                got = expected if isinstance(expected, str) else "fejl"
+            assert got == expected, (prefix, text)
+
+
+
+def _symbols(text: str) -> set[str]:
+    import re
+
+    bare = re.sub(r'"[^"]*"', "", text)
+    return set(re.findall(r"\b([a-z][a-z0-9_]*)\b", bare)) - {"and", "or", "not", "in", "true", "false", "null", "length"}

@@ -12,7 +12,6 @@ from evaluate_helpers import EXAMPLES
 from pipeline.cli import cli
 
 S2 = next(EXAMPLES.glob("s2-*.xlsx"))
-S1 = next(EXAMPLES.glob("s1-*.xlsx"))
 
 
 def test_evaluate_text_shows_class_dates_and_timing() -> None:
@@ -33,10 +32,19 @@ def test_evaluate_json_and_later_assessment_date() -> None:
     assert tilsyn["applies_text"] == "gælder"
 
 
-def test_invalid_intake_exits_1_with_the_issues() -> None:
-    res = CliRunner().invoke(cli, ["evaluate", str(S1)])
-    assert res.exit_code == 1
-    assert "fejl i intake-arket" in res.output
+def test_invalid_intake_exits_1_with_the_issues(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from pipeline.validate import validate_workbook
+
+    where = validate_workbook(S2).locations["authority_name"]
+    wb = load_workbook(S2)
+    wb[where.sheet][where.cell] = None
+    broken = tmp_path / "mangler-myndighed.xlsx"
+    wb.save(broken)
+    res = CliRunner().invoke(cli, ["evaluate", str(broken)])
+    assert res.exit_code == 1, res.output
+    assert "fejl i intake-arket" in res.output and "authority_name" in res.output
 
 
 def test_bad_date_is_a_usage_error() -> None:
@@ -69,3 +77,10 @@ def test_criteria_override_folder_is_used_and_a_broken_one_exits_3(tmp_path: Pat
     (org / "egne.yaml").write_text(yaml.safe_dump({"criteria": [{**rule, "applies_if": "nej == 1"}]}), encoding="utf-8")
     res = CliRunner().invoke(cli, ["evaluate", str(S2), "--criteria", str(org)])
     assert res.exit_code == 3 and "egne.yaml" in res.output and "org.journalnotat" in res.output
+
+
+def test_explain_shows_the_trace_of_the_classification() -> None:
+    res = CliRunner().invoke(cli, ["explain", str(S2), "--criterion", "klassifikation"])
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith("Klassifikation efter AI-forordningen: Højrisiko-AI-system")
+    assert "use_areas = " in res.output and "profiling = Ja" in res.output

@@ -319,3 +319,39 @@ def test_evaluation_is_fast() -> None:
     per_run_ms = (time.perf_counter() - start) * 100
     print(f"evaluering: {per_run_ms:.1f} ms pr. vurdering")
     assert per_run_ms < 100
+
+
+def test_profiling_in_decisions_without_an_annex_iii_area_asks_for_legal_review() -> None:
+    a = run(profiling=True, affected_groups=["boern"])
+    assert a.classification.risk_class != "højrisiko"
+    assert status(a, "ai_act.bilag_iii_graensetilfaelde") == "kraever_afklaring"
+    assert status(run(), "ai_act.bilag_iii_graensetilfaelde") == "ikke_relevant"
+
+
+def test_general_purpose_model_for_annex_iii_use_flags_art_25_1_c() -> None:
+    a = run(technique=["generativ"], gpai_used=True, use_areas=["rekruttering"], art6_3_conditions=["ingen"],
+            hallucination_controls="ja", output_error_rate_measured=True, prompt_injection_controls="ja",
+            leakage_controls="ja", genai_can_act=False)
+    assert a.classification.roles == ["idriftsætter"]
+    assert status(a, "ai_act.formaalsaendring_gpai") == "kraever_afklaring"
+    converted = run(technique=["generativ"], gpai_used=True, use_areas=["rekruttering"], art6_3_conditions=["ingen"],
+                    purpose_changed=True)
+    assert "udbyder" in converted.classification.roles
+    assert status(converted, "ai_act.formaalsaendring_gpai") == "ikke_relevant"
+
+
+def test_legacy_public_high_risk_system_gets_the_2030_deadline() -> None:
+    a = run(use_areas=["ydelser"], art6_3_conditions=["ingen"], in_service_since=dt.date(2024, 5, 1))
+    legacy = next(o for o in a.obligations if o.id == "aia.offentlig_eksisterende")
+    assert legacy.applies_text == "gælder fra 2. august 2030"
+    assert "aia.offentlig_eksisterende" not in {o.id for o in run(use_areas=["ydelser"],
+                                                                   art6_3_conditions=["ingen"]).obligations}
+
+
+def test_location_data_with_another_criterion_hits_datatilsynet_item_3() -> None:
+    a = run(data_categories=["almindelige", "lokation"])
+    assert any("punkt 3" in i for i in a.dpia.datatilsynet_items)
+    rules_only = run(technique=["regelbaseret"], data_categories=["almindelige", "lokation"],
+                     decisions_about_persons=False, output_role=["intern_effektivisering"])
+    assert not any("punkt 3" in i for i in rules_only.dpia.datatilsynet_items)
+    assert rules_only.dpia.result == "anbefalet"

@@ -32,9 +32,9 @@ def test_cell_types(tmp_path: Path):
         '<c r="J1" t="s"><v>2</v></c>'
         '<c r="K1" t="b"><v>0</v></c>'
         "</row>"
-        '<row r="3"><c><v>7</v></c><c t="inlineStr"><is><t>uden ref</t></is></c></row>'
     )
-    p = _write(tmp_path, make_xlsx({"Ark 1": body}, shared=["delt", "", "a_x0007_b"]))
+    no_refs = '<row r="3"><c><v>7</v></c><c t="inlineStr"><is><t>uden ref</t></is></c></row><row><c/><c><v>1</v></c></row>'
+    p = _write(tmp_path, make_xlsx({"Ark 1": body, "Ark 2": no_refs}, shared=["delt", "", "a_x0007_b"]))
     wb = read_cells(p)
     cells = wb.sheets["Ark 1"].cells
     assert cells["A1"] == "delt"
@@ -47,7 +47,7 @@ def test_cell_types(tmp_path: Path):
     assert "H1" not in cells  # empty shared string = empty cell
     assert cells["I1"] == "del to"
     assert cells["J1"] == "a\x07b"  # _x0007_ escape decoded (the validator rejects it)
-    assert cells["A3"] == 7.0 and cells["B3"] == "uden ref"
+    assert wb.sheets["Ark 2"].cells == {"A3": 7.0, "B3": "uden ref", "B4": 1.0}  # positions implied
     assert wb.date1904 is False
     assert len(wb.sha256) == 64
 

@@ -156,7 +156,7 @@ def test_overview_cli_writes_file_and_explains_missing_results(tmp_path: Path) -
     empty.mkdir()
     res = runner.invoke(cli, ["overview", str(empty)])
     assert res.exit_code == 1
-    assert "ingen resultater fra 'aivurdering batch'" in res.output
+    assert "ingen rapporter fundet" in res.output
     assert "Traceback" not in res.output
 
     out = tmp_path / "ud"

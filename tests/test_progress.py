@@ -35,9 +35,20 @@ def test_terminal_output_is_a_progress_bar_with_counts_and_failures() -> None:
     text = stream.getvalue()
     assert "Vurderer intakeark" in text
     assert "3/3" in text
-    assert "færdige 1 · sprunget over 1 · ugyldige 0 · fejlede 1" in text
+    assert "1 færdige · 1 sprunget over · 1 fejlede" in text  # only the non-zero counts
     assert "[b].xlsx: kan ikke læses" in text  # file names are not taken as rich markup
     assert "a.xlsx" not in text.replace("[b].xlsx", "")  # successes are counted, not listed
+
+
+def test_terminal_bar_fits_80_columns() -> None:
+    stream = StringIO()
+    with BatchProgress(1000, stream=stream, terminal=True, width=80) as prog:
+        for i in range(3):
+            prog.item_done(f"f{i}.xlsx", "ok")
+        prog.item_done("x.xlsx", "invalid")
+    last = stream.getvalue().rsplit("\r", 1)[-1]
+    assert "Vurderer intakeark" in last and "4/1000" in last and "3 færdige · 1 ugyldige" in last
+    assert "…" not in last  # nothing cut off
 
 
 def test_total_may_be_set_after_creation() -> None:

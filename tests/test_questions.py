@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from intake_support import MINI, mini
 
 from pipeline.errors import CatalogueError
-from pipeline.expressions import DataType
-from pipeline.questions import DEFAULT_PATH, load_questions, parse_catalogue
+from pipeline.expressions import ConditionError, DataType
+from pipeline.questions import DEFAULT_PATH, _condition_value, _evaluate, load_questions, parse_catalogue
 
 
 def _broken(edit) -> bytes:
@@ -90,3 +92,65 @@ def test_unknown_legal_reference_is_refused():
         parse_catalogue(_broken(lambda d: _q(d, "cvr").update(refs=["XYZ 99"])), path="q.yaml")
     ok = parse_catalogue(_broken(lambda d: _q(d, "cvr").update(refs=["AIA 6(3)"])), path="q.yaml")
     assert ok.by_id["cvr"].refs == ["AIA 6(3)"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# The fast evaluation path for applicability agrees with the expression language
+# ---------------------------------------------------------------------------------------------------
+
+
+
+_REAL = load_questions()
+
+
+def _value_strategy(q):
+    if q.type == "yes_no":
+        return st.booleans()
+    if q.type == "choice":
+        return st.sampled_from([o.code for o in q.options])
+    if q.type == "multi_choice":
+        return st.lists(st.sampled_from([o.code for o in q.options]), unique=True)
+    if q.type in ("number", "percentage"):
+        return st.one_of(st.integers(-5, 10**6), st.floats(0, 100, allow_nan=False))
+    if q.type == "date":
+        import datetime as dt
+
+        return st.dates(dt.date(1990, 1, 1), dt.date(2100, 1, 1))
+    if q.type == "table":
+        return st.lists(st.just({"x": 1}), max_size=2)
+    return st.text(max_size=5)
+
+
+_ANSWERS = st.fixed_dictionaries({}, optional={q.id: _value_strategy(q) for q in _REAL.questions})
+
+
+@settings(max_examples=40, deadline=None)
+@given(answers=_ANSWERS)
+def test_fast_condition_path_agrees_with_condition_evaluate(answers):
+    for q in _REAL.questions:
+        cond = _REAL.condition(q.id)
+        if cond is None:
+            continue
+        try:
+            expected = cond.evaluate(answers, _REAL.array_symbols)
+        except ConditionError:
+            expected = False
+        values = {n: _condition_value(answers.get(n), n in _REAL.array_symbols) for n in cond.symbols}
+        assert _evaluate(cond, values) == expected, (q.id, cond.text)
+        assert _REAL.applies(q.id, answers) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(count=st.one_of(st.none(), st.integers(0, 20000)), cats=st.lists(st.sampled_from(["almindelige", "cpr", "helbred"]), unique=True))
+def test_fast_path_on_mini_conditions(count, cats):
+    cat = mini()
+    answers = {"personal_data": True, "data_categories": cats}
+    if count is not None:
+        answers["affected_count"] = count
+    for qid in ("large_scale_note", "health_basis", "data_categories"):
+        cond = cat.condition(qid)
+        try:
+            expected = cond.evaluate(answers, cat.array_symbols)
+        except ConditionError:
+            expected = False
+        assert cat.applies(qid, answers) == expected

@@ -7,6 +7,7 @@ Goldens (normalised paragraph text) live in tests/golden/; refresh them with
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 from pathlib import Path
@@ -370,3 +371,57 @@ def test_template_with_external_link_is_refused(tmp_path: Path, cases: dict[str,
     tpl.write_bytes(out.getvalue())
     with pytest.raises(CatalogueError, match="eksterne links"):
         render.render_docx(cases["hoejrisiko"], template=tpl)
+
+
+def test_triage_lists_do_not_repeat_the_reasons() -> None:
+    a = fx.high_risk()
+    item = "Datatilsynets liste (28. januar 2019), punkt 5: automatiske afgørelser"
+    ref = fx._ref("GDPR 35(3)(a)", "artikel 35, stk. 3, litra a, i databeskyttelsesforordningen")
+    other = fx._ref("GDPR 35(3)(b)", "artikel 35, stk. 3, litra b, i databeskyttelsesforordningen")
+    dpia = a.dpia.model_copy(update={
+        "reasons": [f"{item} (også profilering).", "Artikel 35, stk. 3, litra a, i databeskyttelsesforordningen: scoring."],
+        "datatilsynet_items": [item, "Datatilsynets liste (28. januar 2019), punkt 4: innovativ teknologi"],
+        "art_35_3": [ref, other],
+    })
+    g = build_context(a.model_copy(update={"dpia": dpia})).gdpr
+    assert g.datatilsynet_items == ["Datatilsynets liste (28. januar 2019), punkt 4: innovativ teknologi"]
+    assert [r.code for r in g.art_35_3] == ["GDPR 35(3)(b)"]
+    assert len(g.triage_reasons) == 2
+
+
+# -- property: any answer text is data ---------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from pipeline.report_context import one_line  # noqa: E402
+
+_MARKUP = st.sampled_from(["{{", "}}", "{%", "%}", "{#", "<w:r>", "</w:t>", "&amp;", "<", ">", "&", '"', "'", "\n", "\t", "\x07", "\x0c", "{_{", "%_}"])
+
+
+@functools.lru_cache(maxsize=1)
+def _clean_shapes() -> dict[str, list[str]]:
+    clean = render.render_docx(fx.high_risk())
+    return {n: [el.tag for el in xml(clean, n).iter()] for n in parts(clean) if re.match(r"word/(header|footer)\d*\.xml", n)}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.text(min_size=1, max_size=8), _MARKUP), min_size=1, max_size=12).map("".join))
+def test_any_answer_text_is_rendered_literally(value: str) -> None:
+    a = fx.high_risk()
+    answers = dict(a.intake.answers, system_name=value)
+    report = render.render_docx(a.model_copy(update={"intake": a.intake.model_copy(update={"answers": answers})}))
+    expected = one_line(value) or "(ikke besvaret)"
+    footer = next(v for k, v in text_parts(report).items() if "footer" in k)
+    assert any(f"Vurdering af AI-system: {expected} ·" in line for line in footer)
+    assert "{{" not in all_text(report) or "{{" in expected
+    for name, shape in _clean_shapes().items():
+        assert [el.tag for el in xml(report, name).iter()] == shape
+
+
+def test_docxtpl_escapes_in_answers_stay_literal() -> None:
+    assert one_line("a {_{ b }_} c {_% d %_}") == "a {_\u2060{ b }_\u2060} c {_\u2060% d %_\u2060}"
+    a = fx.high_risk()
+    answers = dict(a.intake.answers, system_name="x {_{ y")
+    report = render.render_docx(a.model_copy(update={"intake": a.intake.model_copy(update={"answers": answers})}))
+    assert "{{" not in all_text(report) and "x {_\u2060{ y" in all_text(report)

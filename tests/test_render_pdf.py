@@ -25,8 +25,8 @@ def pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str,
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     assert soffice, "LibreOffice (soffice) mangler"
     work = tmp_path_factory.mktemp("pdf")
-    cases = {name: fn() for name, fn in fx.FIXTURES.items()}
-    cases.update(fx.real_examples(work, {}))
+    # every example (the hand-made cases only while the evaluation stage is missing)
+    cases = fx.real_examples(work, {}) or {name: fn() for name, fn in fx.FIXTURES.items()}
     docs = []
     for name, a in cases.items():
         path = work / f"{name}.docx"
@@ -64,4 +64,7 @@ def test_page_numbers_are_live_fields(pdfs: dict[str, tuple[Path, str, int]]) ->
 
 def test_short_report_for_a_simple_case(pdfs: dict[str, tuple[Path, str, int]]) -> None:
     """The no-personal-data case is shorter than the high-risk case (sections say 'not relevant' in one line)."""
-    assert pdfs["ingen_personoplysninger"][2] < pdfs["hoejrisiko"][2]
+    short, long = ("s5-ruteoptimering-affald", "s2-kontrolmodel-enkeltydelser")
+    if short not in pdfs:
+        short, long = ("ingen_personoplysninger", "hoejrisiko")
+    assert pdfs[short][2] < pdfs[long][2]

@@ -259,7 +259,9 @@ def test_valid_workbooks_give_the_same_assessment_as_the_answer_files(prefix: st
     assert intake.valid
     via_workbook = evaluate(intake, assessment_date=TODAY)
     via_answers = evaluate(scenario_intake(prefix), assessment_date=TODAY)
-    assert via_workbook.classification == via_answers.classification
+    assert via_workbook.classification.model_dump(exclude={"trace"}) == via_answers.classification.model_dump(
+        exclude={"trace"}
+    )
     assert [(r.id, r.status) for r in via_workbook.criteria] == [(r.id, r.status) for r in via_answers.criteria]
     traced = [t for r in via_workbook.criteria for t in r.trace]
     assert traced

@@ -124,7 +124,8 @@ def _text(a: Assessment, ms: float) -> str:
 @click.command("explain")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--criterion", "criterion_id", default=None, metavar="ID",
-              help="Vis kun sporet for ét kriterium (fx gdpr.konsekvensanalyse).")
+              help="Vis kun sporet for ét kriterium (fx gdpr.konsekvensanalyse) eller for klassifikation, "
+                   "konsekvensanalyse eller grundrettighedsvurdering.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Uddata som læsbar tekst eller som JSON.")
 @_criteria_option
@@ -137,9 +138,22 @@ def explain_cmd(file: Path, criterion_id: str | None, fmt: str, criteria_dirs: t
     Example:
       aivurdering explain intake.xlsx
       aivurdering explain intake.xlsx --criterion gdpr.konsekvensanalyse
+      aivurdering explain intake.xlsx --criterion klassifikation
     """
     assessment, _ = _assess(file, criteria_dirs, on)
     results = assessment.criteria
+    conclusions = _conclusions(assessment)
+    if criterion_id in conclusions:
+        name, text, trace = conclusions[criterion_id]
+        if fmt == "json":
+            click.echo(json.dumps({"id": criterion_id, "konklusion": text,
+                                   "trace": [t.model_dump() for t in trace]}, ensure_ascii=False, indent=2))
+            return
+        _echo_conclusion(name, text, trace)
+        return
+    if criterion_id is None and fmt == "text":
+        for name, text, trace in conclusions.values():
+            _echo_conclusion(name, text, trace)
     if criterion_id is not None:
         results = [r for r in results if r.id == criterion_id]
         if not results:
@@ -159,10 +173,33 @@ def explain_cmd(file: Path, criterion_id: str | None, fmt: str, criteria_dirs: t
             click.echo(f"  Henvisning: {ref.text}{' ⚠' if ref.uncertain else ''}")
         if r.trace:
             click.echo("  Spor:")
-        for t in r.trace:
-            where = f"{t.sheet}!{t.cell}" if t.sheet and t.cell else "(ingen celle)"
-            click.echo(f"    {where:<28} {t.question_id} = {t.value}  ({t.label})")
+        _echo_trace(r.trace)
         click.echo("")
+
+
+def _conclusions(a: Assessment) -> dict[str, tuple[str, str, list[Any]]]:
+    c = a.classification
+    return {
+        "klassifikation": ("Klassifikation efter AI-forordningen", c.risk_class_label, c.trace),
+        "konsekvensanalyse": ("Konsekvensanalyse (DPIA)", a.dpia.result_label, a.dpia.trace),
+        "grundrettighedsvurdering": (
+            "Grundrettighedsvurdering (artikel 27)", "påkrævet" if a.fria.required else "ikke påkrævet", a.fria.trace
+        ),
+    }
+
+
+def _echo_conclusion(name: str, text: str, trace: list[Any]) -> None:
+    click.echo(f"{name}: {text}")
+    _echo_trace(trace)
+    click.echo("")
+
+
+def _echo_trace(trace: list[Any]) -> None:
+    if trace:
+        click.echo("  Spor:")
+    for t in trace:
+        where = f"{t.sheet}!{t.cell}" if t.sheet and t.cell else "(ingen celle)"
+        click.echo(f"    {where:<28} {t.question_id} = {t.value}  ({t.label})")
 
 
 COMMANDS = [evaluate_cmd, explain_cmd]

@@ -128,14 +128,15 @@ def batch_cmd(directory: Path, out: Path | None, jobs: int | None, pdf: bool, fo
     _execute(directory, options, jobs)
 
 
-@click.command("overview", epilog="\b\nAfslutningskoder: 0 oversigten er skrevet; 1 ingen resultater i MAPPE.")
+@click.command("overview", epilog="\b\nAfslutningskoder: 0 oversigten er skrevet; 1 ingen rapporter i MAPPE.")
 @click.argument("directory", metavar="MAPPE", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-o", "--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Oversigtens filnavn (standard: MAPPE/oversigt.xlsx).")
 def overview_cmd(directory: Path, out_file: Path | None) -> None:
     """Lav porteføljeoversigten oversigt.xlsx over rapporterne i MAPPE.
 
-    MAPPE er udmappen fra 'aivurdering batch'. Oversigten har én række pr. AI-system: navn, myndighed,
+    MAPPE er udmappen fra 'aivurdering batch' eller 'aivurdering render' (rapporterne findes også i
+    undermapper). Oversigten har én række pr. AI-system: navn, myndighed,
     enhed, fase, rolle, klasse efter AI-forordningen og grundlag (bilag III-punkt), DPIA påkrævet/udført,
     grundrettighedsvurdering påkrævet, antal åbne handlinger, højeste restrisiko, næste revurdering og et
     link til rapporten, som en Excel-tabel med filtre.
