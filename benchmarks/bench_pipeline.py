@@ -190,8 +190,9 @@ def run(folder: Path, jobs: int, where: Path) -> tuple[float, float, int, dict[i
     return seconds, steady, result.count("ok"), rss
 
 
-def pdf(paths: list[Path], k: int) -> tuple[float, float] | None:
-    """Seconds for k documents: one warm LibreOffice run vs one soffice start per file."""
+def pdf(paths: list[Path], k: int) -> tuple[float, float, float] | None:
+    """Seconds for k documents: one warm LibreOffice run, two warm runs side by side (what a batch with
+    --jobs 2 does), and one soffice start per file."""
     from pipeline.evaluate import evaluate
     from pipeline.pdf import convert_one, convert_to_pdfa, find_soffice
     from pipeline.render import render_docx
@@ -209,11 +210,18 @@ def pdf(paths: list[Path], k: int) -> tuple[float, float] | None:
         start = time.perf_counter()
         convert_to_pdfa(docs, work / "warm")
         warm = time.perf_counter() - start
+        from concurrent.futures import ThreadPoolExecutor
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda share: convert_to_pdfa(share[1], work / f"warm2-{share[0]}"),
+                          enumerate([docs[0::2], docs[1::2]])))
+        warm2 = time.perf_counter() - start
         start = time.perf_counter()
         for d in docs:
             convert_one(d, work / "cold")
         cold = time.perf_counter() - start
-        return warm, cold
+        return warm, warm2, cold
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -274,7 +282,7 @@ def main() -> None:
         print(f"\n2 · Batch af {small} arbejdsbøger (uden PDF)")
         t1, s1, n1, _rss1 = run(folder, 1, where)
         t2, s2, n2, rss2 = run(folder, 2, where)
-        print("                 i alt        med opstart    efter opstart")
+        print("                  i alt     med opstart             efter opstart")
         print(f"   1 proces    {t1:6.2f} s  {n1 / t1:6.1f} rapporter/s  {s1:6.1f} rapporter/s  ({n1} rapporter)")
         print(f"   2 processer {t2:6.2f} s  {n2 / t2:6.1f} rapporter/s  {s2:6.1f} rapporter/s  ({n2} rapporter)")
         wall = (n2 / t2) / (n1 / t1) if n1 and n2 else 0.0
@@ -303,11 +311,12 @@ def main() -> None:
         if res is None:
             print("   LibreOffice (soffice) mangler: ikke målt.")
         else:
-            warm, cold = res
-            gain = cold / warm
-            print(f"   én varm LibreOffice-kørsel {warm:6.2f} s   én soffice pr. fil {cold:6.2f} s")
-            print(f"   gevinst                  {gain:8.2f}x   mål >= {GOALS['pdf_warm']}x   "
-                  f"{verdict(gain >= GOALS['pdf_warm'])}")
+            warm, warm2, cold = res
+            print(f"   én soffice pr. fil          {cold:6.2f} s   ({cold / k:.2f} s pr. dokument)")
+            print(f"   én varm kørsel              {warm:6.2f} s   {cold / warm:5.2f}x")
+            gain = cold / warm2
+            print(f"   to varme kørsler samtidig   {warm2:6.2f} s   {gain:5.2f}x   mål >= {GOALS['pdf_warm']}x   "
+                  f"{verdict(gain >= GOALS['pdf_warm'])}   (sådan gør batch --jobs 2)")
 
 
 if __name__ == "__main__":

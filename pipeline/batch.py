@@ -15,8 +15,9 @@ configuration, both catalogues and the prepared Word template).
   written. A re-run skips an input when all three are unchanged and the files still exist (unless
   ``force``). Packages that the batch itself wrote for an input are replaced when that input changed;
   files it did not write are never overwritten without ``force``.
-* **PDF.** With ``pdf`` the documents of the whole batch are converted at the end in one warm LibreOffice
-  process (:func:`pipeline.journal.add_pdf_renditions`), not one ``soffice`` start per file.
+* **PDF.** With ``pdf`` the documents of the whole batch are converted at the end by warm LibreOffice
+  processes (:func:`pipeline.journal.add_pdf_renditions`): one process per worker slot, each converting
+  its share of the documents in one run, never one ``soffice`` start per file.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -673,7 +674,14 @@ def run_batch(
     fp = fingerprint(versions)
     found = discover(root, exclude=[out_dir])
     result = BatchResult(root=root, out_dir=out_dir, ignored=found.ignored)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".{TMP_MARK}probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"{out_dir}: udmappen kan ikke skrives ({exc.strerror}).",
+                        hint="Vælg en anden mappe med -o.") from exc
     state = BatchState.load(out_dir)
     if state.note:
         result.notes.append(state.note)
@@ -804,16 +812,23 @@ def _first_line(text: str | None) -> str | None:
 
 
 def _add_pdfs(result: BatchResult, state: BatchState, fp: str, prog: BatchProgress) -> None:
-    """PDF/A renditions for every document of this run, in one warm LibreOffice process."""
+    """PDF/A renditions for every document of this run: one warm LibreOffice process per worker slot
+    (``jobs``), each converting its share of the documents in a single run."""
     done = [i for i in result.items if i.status == "ok" and i.result is not None and i.result.package]
     if not done:
         return
-    prog.note(f"Laver PDF/A-udgaver af {len(done)} dokument(er) med LibreOffice (én kørsel for dem alle) …")
     from pipeline.journal import add_pdf_renditions
 
-    packages = add_pdf_renditions([i.result.package for i in done if i.result])
+    lanes = max(1, min(result.jobs, len(done)))
+    shares = [done[k::lanes] for k in range(lanes)]
+    runs = "én kørsel" if lanes == 1 else f"{lanes} samtidige kørsler"
+    prog.note(f"Laver PDF/A-udgaver af {len(done)} dokument(er) med LibreOffice ({runs}) …")
+    with ThreadPoolExecutor(max_workers=lanes) as pool:  # the work is in the LibreOffice processes
+        converted = list(pool.map(lambda share: add_pdf_renditions([i.result.package for i in share]), shares))
     errors = []
-    for item, pkg in zip(done, packages, strict=True):
+    pairs = [(item, pkg) for share, pkgs in zip(shares, converted, strict=True)
+             for item, pkg in zip(share, pkgs, strict=True)]
+    for item, pkg in pairs:
         res = item.result
         assert res is not None
         res.package = pkg

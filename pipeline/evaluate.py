@@ -189,6 +189,7 @@ def evaluate(
         follow_ups=follow_ups,
         overall_status=overall,
         uncertainties=run.uncertainties,
+        risk_matrix=[[_level(run, lik, con) for con in range(1, 5)] for lik in range(1, 5)],
         versions=Versions(
             tool=__version__,
             question_catalogue=qc.version,

@@ -174,6 +174,12 @@ class _ZipReader:
             raise InputFileError(f"filen indeholder for mange dele ({len(infos)}).", path=name)
         self.infos = {i.filename: i for i in infos}
         names = set(self.infos)
+        if "mimetype" in names and b"opendocument" in self.read("mimetype", required=False)[:200]:
+            raise InputFileError(
+                "filen er et OpenDocument-regneark (.ods), ikke en Excel-fil (.xlsx).", path=name, hint=HINT_SAVE_AS
+            )
+        if "word/document.xml" in names or "ppt/presentation.xml" in names:
+            raise InputFileError("filen er et Word- eller PowerPoint-dokument, ikke en Excel-fil (.xlsx).", path=name)
         if "xl/workbook.bin" in names:
             raise InputFileError(
                 "filen er en binær Excel-projektmappe (.xlsb), som ikke understøttes.", path=name, hint=HINT_SAVE_AS

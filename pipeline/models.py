@@ -239,4 +239,7 @@ class Assessment(_Model):
     follow_ups: list[str] = Field(default_factory=list)  # "Konsekvensanalyse (DPIA)", "Grundrettighedsvurdering" …
     overall_status: Literal["forbudt", "ikke_klar", "klar_med_forbehold", "klar"]
     uncertainties: list[str] = Field(default_factory=list)  # ⚠ facts the report must flag
+    # Level of each heat-map cell from the criteria catalogue's risk scale:
+    # risk_matrix[likelihood - 1][consequence - 1]. Empty in twins written before it existed.
+    risk_matrix: list[list[Level]] = Field(default_factory=list)
     versions: Versions

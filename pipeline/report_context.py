@@ -861,19 +861,23 @@ def _fria(a: Assessment, qs: _Questions) -> FriaSection:
     )
 
 
-def cell_level(likelihood: int, consequence: int) -> str:
-    """Level of a heat map cell from its score (likelihood × consequence, 1–16)."""
+def cell_level(likelihood: int, consequence: int, matrix: Sequence[Sequence[str]] = ()) -> str:
+    """Level of a heat map cell: from the assessment's risk scale (the criteria catalogue's), so the
+    heat map and the risk register always agree. The fallback is the bundled catalogue's default
+    scale, for twins written before the scale was stored."""
+    if matrix:
+        return matrix[likelihood - 1][consequence - 1]
     score = likelihood * consequence
-    if score >= 12:
-        return "kritisk"
-    if score >= 6:
-        return "hoej"
-    if score >= 3:
+    if score <= 3:
+        return "lav"
+    if score <= 6:
         return "middel"
-    return "lav"
+    if score <= 9:
+        return "hoej"
+    return "kritisk"
 
 
-def _heat(points: list[tuple[str, int, int]]) -> list[HeatRow]:
+def _heat(points: list[tuple[str, int, int]], matrix: Sequence[Sequence[str]] = ()) -> list[HeatRow]:
     rows = []
     for lik in (4, 3, 2, 1):
         cells = []
@@ -883,7 +887,7 @@ def _heat(points: list[tuple[str, int, int]]) -> list[HeatRow]:
                 HeatCell(
                     count=str(len(here)) if here else "",
                     ids=", ".join(here),
-                    colour=LEVEL_COLOURS[cell_level(lik, con)],
+                    colour=LEVEL_COLOURS[cell_level(lik, con, matrix)],
                 )
             )
         rows.append(HeatRow(label=f"{LIKELIHOOD_LABELS[lik - 1]} ({lik})", cells=cells))
@@ -924,8 +928,8 @@ def _risks(a: Assessment) -> RiskSection:
         applies=bool(rows),
         not_applicable_text="Der er ikke registreret risici for systemet.",
         rows=rows,
-        before=_heat(before),
-        after=_heat(after),
+        before=_heat(before, a.risk_matrix),
+        after=_heat(after, a.risk_matrix),
         consequence_labels=[f"{label} ({n})" for n, label in enumerate(CONSEQUENCE_LABELS, start=1)],
     )
 

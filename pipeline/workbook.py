@@ -500,6 +500,8 @@ def _table_sheet(ws: Worksheet, q: Question, lang: str, lists: _Lists) -> None:
         help_text = col.help.get(lang) if col.help else None
         _typed_validation(ws, rng, col, lang, lists, help_text)
     ws.row_dimensions[TABLE_HEADER_ROW].height = 32
+    for r in range(TABLE_FIRST_ROW, last_row + 1):
+        ws.row_dimensions[r].height = 30  # two lines of wrapped text
     table = Table(displayName=_table_name(q.id), ref=f"B{TABLE_HEADER_ROW}:{last_col}{last_row}")
     table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
     # header cells must hold unique text for a valid table

@@ -178,7 +178,7 @@ def test_cli_template_fill_validate_export(tmp_path: Path):
     assert r.exit_code == 0
     assert yaml.safe_load(r.output) == {"authority_name": "Eksempel Kommune", "authority_cvr": "29189846"}
     r = runner.invoke(cli, ["validate", str(filled), "--format", "json"])
-    data = json.loads(r.output)
+    [data] = json.loads(r.output)
     assert r.exit_code == 1 and data["valid"] is False
     assert {i["code"] for i in data["issues"]} == {"required_missing"}
 

@@ -218,3 +218,15 @@ def test_newer_template_version_is_refused(template: Path, tmp_path: Path):
         wb["_meta"]["B2"] = "7.0"
 
     assert "nyere" in _run(_edited(template, tmp_path, "ny-version.xlsx", new))
+
+
+def test_opendocument_and_word_files(tmp_path: Path):
+    ods = tmp_path / "regneark.ods"
+    with zipfile.ZipFile(ods, "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        zf.writestr("content.xml", "<x/>")
+    assert "OpenDocument" in _run(ods)
+    docx = tmp_path / "notat.xlsx"
+    with zipfile.ZipFile(docx, "w") as zf:
+        zf.writestr("word/document.xml", "<x/>")
+    assert "Word" in _run(docx)

@@ -273,6 +273,17 @@ def test_invalid_inputs_give_exit_code_1_and_are_not_recorded_as_done(tmp_path: 
     assert statuses(again) == {"a.xlsx": "skipped", "b.xlsx": "invalid"}
 
 
+def test_unwritable_output_folder_is_a_danish_user_error(tmp_path: Path) -> None:
+    from pipeline.errors import UserError
+
+    root = tmp_path / "in"
+    write(root / "a.xlsx", "A")
+    blocker = tmp_path / "fil"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(UserError, match="udmappen kan ikke skrives"):
+        batch(root, blocker / "ud")
+
+
 def test_corrupt_state_file_means_everything_runs_again(tmp_path: Path) -> None:
     root, out = tmp_path / "in", tmp_path / "ud"
     write(root / "a.xlsx", "A")

@@ -153,7 +153,7 @@ def test_cli_batch_then_overview(tmp_path: Path) -> None:
     assert "Færdig på" in res.output and "Batchrapport:" in res.output
     again = runner.invoke(cli, ["batch", str(root), "-o", str(out), "--jobs", "1", "--assessment-date", DATE])
     if valid:
-        assert "1 sprunget over (uændrede)" in again.output
+        assert "0 nye rapporter, 1 sprunget over (uændrede)" in again.output
     res = runner.invoke(cli, ["overview", str(out), "-o", str(tmp_path / "o.xlsx")])
     assert res.exit_code == 0
     assert f"Oversigt over {1 if valid else 0} AI-system" in res.output
@@ -178,7 +178,8 @@ def test_pdf_for_the_whole_batch_in_one_libreoffice_run(tmp_path: Path) -> None:
     result = run_batch(root, RunOptions(out_dir=out, pdf=True, assessment_date=dt.date.fromisoformat(DATE)), 2,
                        progress=BatchProgress(0, stream=stream))
     assert result.exit_code == 0, [i.result.error for i in result.items if i.result]
-    assert "én kørsel for dem alle" in stream.getvalue()
+    n = len(valid)
+    assert f"Laver PDF/A-udgaver af {n} dokument(er) med LibreOffice" in stream.getvalue()
     state = BatchState.load(out)
     for item in result.items:
         assert item.result is not None and item.result.pdf_path is not None
@@ -211,3 +212,19 @@ def test_overview_of_reports_without_batch_state(real, tmp_path: Path) -> None:
     want = sorted((i.result.summary.system_name, AI_CLASSES[i.result.summary.ai_act_class])
                   for i in ok if i.result and i.result.summary and i.result.summary.ai_act_class)
     assert got == want
+
+
+def test_demo_runs_the_bundled_examples_and_skips_them_when_unchanged(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "outputs"
+    first = runner.invoke(cli, ["demo", "-o", str(out), "--jobs", "2"])
+    assert first.exit_code in (0, 1), first.output
+    report = json.loads((out / "batch-rapport.json").read_text(encoding="utf-8"))
+    assert {i["input"] for i in report["items"]} == {p.name for p in _examples()}
+    assert not report["ignored"]  # the answer files beside the workbooks are not noted
+    ok = report["counts"]["ok"]
+    assert first.exit_code == (0 if ok == len(_examples()) else 1)
+    second = runner.invoke(cli, ["demo", "-o", str(out)])
+    assert f"0 nye rapporter, {ok} sprunget over (uændrede)" in second.output
+    if ok:
+        assert "uændrede siden sidste kørsel" in second.output and "--force" in second.output

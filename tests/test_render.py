@@ -271,7 +271,8 @@ def test_no_empty_headings(reports: dict[str, bytes]) -> None:
 def test_heat_maps_are_coloured_before_and_after(reports: dict[str, bytes]) -> None:
     body = xml(reports["hoejrisiko"], "word/document.xml")
     fills = [s.get(f"{{{W}}}fill") for s in body.iter(f"{{{W}}}shd")]
-    assert fills.count("FF7C80") == 2 * 3 and fills.count("C6E0B4") == 2 * 3  # critical / low cells, 2 maps
+    # the catalogue scale: critical = score > 9 (3 cells), low = score <= 3 (5 cells); 2 maps
+    assert fills.count("FF7C80") == 2 * 3 and fills.count("C6E0B4") == 2 * 5
     lines = _body_lines(reports["hoejrisiko"])
     assert "Varmekort før foranstaltninger" in lines and "Varmekort efter foranstaltninger" in lines
 
@@ -394,7 +395,7 @@ def test_triage_lists_do_not_repeat_the_reasons() -> None:
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from pipeline.report_context import one_line  # noqa: E402
+from pipeline.report_context import one_line, paragraphs  # noqa: E402
 
 _MARKUP = st.sampled_from(["{{", "}}", "{%", "%}", "{#", "<w:r>", "</w:t>", "&amp;", "<", ">", "&", '"', "'", "\n", "\t", "\x07", "\x0c", "{_{", "%_}"])
 
@@ -411,7 +412,7 @@ def test_any_answer_text_is_rendered_literally(value: str) -> None:
     a = fx.high_risk()
     answers = dict(a.intake.answers, system_name=value)
     report = render.render_docx(a.model_copy(update={"intake": a.intake.model_copy(update={"answers": answers})}))
-    expected = one_line(value) or "(ikke besvaret)"
+    expected = " ".join(paragraphs(value)) or "(ikke besvaret)"  # line breaks: paragraphs, joined in a title
     footer = next(v for k, v in text_parts(report).items() if "footer" in k)
     assert any(f"Vurdering af AI-system: {expected} ·" in line for line in footer)
     assert "{{" not in all_text(report) or "{{" in expected
@@ -425,3 +426,12 @@ def test_docxtpl_escapes_in_answers_stay_literal() -> None:
     answers = dict(a.intake.answers, system_name="x {_{ y")
     report = render.render_docx(a.model_copy(update={"intake": a.intake.model_copy(update={"answers": answers})}))
     assert "{{" not in all_text(report) and "x {_\u2060{ y" in all_text(report)
+
+
+def test_heat_map_follows_the_assessments_risk_scale() -> None:
+    """The heat map is coloured by the criteria catalogue's scale, so it agrees with the risk register."""
+    from pipeline.report_context import cell_level
+
+    everything_low = [["lav"] * 4 for _ in range(4)]
+    assert cell_level(4, 4, everything_low) == "lav"
+    assert cell_level(2, 3) == "middel" and cell_level(3, 3) == "hoej" and cell_level(3, 4) == "kritisk"

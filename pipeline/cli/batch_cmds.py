@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from pipeline.errors import UserError
+from pipeline.textfmt import number_da
 
 EXIT_CODES_HELP = """\b
 Afslutningskoder:
@@ -47,6 +48,10 @@ def _run_options(out: Path | None, pdf: bool, force: bool, criteria: tuple[Path,
     )
 
 
+def _n(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
 def _summary(result: object) -> None:
     """The end-of-batch summary on stderr: counts, then the reasons for each problem."""
     from pipeline.batch import BatchResult, strip_path
@@ -54,14 +59,18 @@ def _summary(result: object) -> None:
 
     assert isinstance(result, BatchResult)
     c = result.count
-    click.echo(
-        f"\nFærdig på {result.seconds:.1f} s med {result.jobs} arbejdsproces(ser): {c('ok')} nye rapporter, "
-        f"{c('skipped')} sprunget over (uændrede), {c('invalid')} ugyldige, {c('failed')} fejlede"
-        + (f", {c('interrupted')} ikke behandlet (afbrudt)" if c("interrupted") else "")
-        + (f", {len(result.ignored)} filer ignoreret" if result.ignored else "")
-        + ".",
-        err=True,
-    )
+    parts = [
+        _n(c("ok"), "ny rapport", "nye rapporter"),
+        f"{c('skipped')} sprunget over (uændrede)",
+        _n(c("invalid"), "ugyldig", "ugyldige"),
+        _n(c("failed"), "fejlet", "fejlede"),
+    ]
+    if c("interrupted"):
+        parts.append(f"{c('interrupted')} ikke behandlet (afbrudt)")
+    if result.ignored:
+        parts.append(_n(len(result.ignored), "fil ignoreret", "filer ignoreret"))
+    workers = _n(result.jobs, "arbejdsproces", "arbejdsprocesser")
+    click.echo(f"\nFærdig på {number_da(result.seconds, 1)} s med {workers}: {', '.join(parts)}.", err=True)
     for item in result.items:
         if item.status in ("invalid", "failed") and item.result is not None:
             click.echo(f"\n{item.key}: {strip_path(item.result.error, item.path)}", err=True)
@@ -194,10 +203,12 @@ def demo_cmd(out: Path, jobs: int | None, pdf: bool, force: bool) -> None:
     _summary(result)
     if result.interrupted:
         raise KeyboardInterrupt
-    if result.items and result.count("skipped") == len(result.items):
+    skipped = result.count("skipped")
+    if skipped:
+        which = "Alle" if skipped == len(result.items) else f"{skipped} af {len(result.items)}"
         click.echo(
-            f"\nAlle {len(result.items)} eksempler er uændrede siden sidste kørsel, så rapporterne i {out} er "
-            "aktuelle. Brug --force for at lave dem igen.",
+            f"\n{which} eksempler er uændrede siden sidste kørsel og er sprunget over; deres rapporter i {out} "
+            "er aktuelle. Brug --force for at lave dem igen.",
             err=True,
         )
     if result.exit_code:

@@ -42,7 +42,8 @@ def template_cmd(lang: str, output: Path, force: bool) -> None:
 def validate_cmd(files: tuple[Path, ...], fmt: str, annotate: Path | None, force: bool) -> None:
     """Tjek udfyldte intakeark og vis alle fejl på én gang (ark, celle, spørgsmål).
 
-    Afslutter med kode 0, når alle ark er gyldige, og 1, når mindst ét har fejl.
+    Afslutter med kode 0, når alle ark er gyldige, og 1, når mindst ét har fejl. Med --format json
+    skrives en liste med ét objekt pr. fil.
 
     \b
     Example:
@@ -89,7 +90,7 @@ def validate_cmd(files: tuple[Path, ...], fmt: str, annotate: Path | None, force
             if fmt == "text":
                 click.echo(f"Kopi med markeringer er gemt i {annotate}.")
     if fmt == "json":
-        click.echo(json.dumps(results if len(results) != 1 else results[0], ensure_ascii=False, indent=2))
+        click.echo(json.dumps(results, ensure_ascii=False, indent=2))
     if failed:
         raise click.exceptions.Exit(EXIT_INVALID)
 
