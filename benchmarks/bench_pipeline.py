@@ -250,16 +250,17 @@ def main() -> None:
 
     print(f"aivurdering benchmark · {dt.datetime.now():%Y-%m-%d %H:%M} · {os.cpu_count()} kerner · "
           f"Python {sys.version.split()[0]}")
-    from generate_workbooks import seeds
+    from generate_workbooks import cache_key, seeds
 
     n_seeds = len(seeds())
-    first = generate(n_seeds, args.cache / "wb", jobs=2)  # one per example
+    cache = args.cache / f"wb-{cache_key()}"  # a new catalogue or new examples: new workbooks
+    first = generate(n_seeds, cache, jobs=2)  # one per example
     good_seeds = {i for i, p in enumerate(first) if valid_workbooks([p])}
     if not good_seeds:
         sys.exit("Ingen af eksemplerne giver en gyldig arbejdsbog: tjek intake_templates/examples/.")
     if len(good_seeds) < n_seeds:
         print(f"Bemærk: {n_seeds - len(good_seeds)} af {n_seeds} eksempler er ugyldige og bruges ikke.")
-    all_good = generate(large, args.cache / "wb", jobs=2, only_seeds=good_seeds)
+    all_good = generate(large, cache, jobs=2, only_seeds=good_seeds)
     good = all_good[:sample]
 
     print(f"\n1 · Pr. rapport (median over {min(sample, len(good))} arbejdsbøger, {repeat} gentagelser), ms")

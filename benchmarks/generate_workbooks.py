@@ -39,6 +39,18 @@ def seeds() -> list[dict[str, Any]]:
     return [load_answers(f) for f in files]
 
 
+def cache_key() -> str:
+    """Changes whenever the question catalogue or an example answer file changes."""
+    import hashlib
+
+    from pipeline.questions import load_questions
+
+    digest = hashlib.sha256(load_questions().sha256.encode())
+    for f in sorted(EXAMPLES.glob("*.yaml")):
+        digest.update(f.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def vary(answers: dict[str, Any], i: int) -> dict[str, Any]:
     """A deterministic variation of one example's answers (always still valid)."""
     rnd = random.Random(i)

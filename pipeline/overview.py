@@ -404,7 +404,7 @@ def _report_workbook(report: dict[str, Any]) -> Workbook:
             _label(DPIA_RESULTS, summary.get("dpia_required")),
             "" if summary.get("fria_required") is None else bool(summary.get("fria_required")),
             _label(OVERALL, summary.get("overall_status")),
-            "\n".join(item.get("paths", [])),
+            "; ".join(item.get("paths", [])),
         ]
         for c, value in enumerate(values, start=1):
             _put(files, r, c, value)

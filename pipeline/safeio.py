@@ -47,9 +47,19 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _file_mode() -> int:
+    """The mode a normally created file gets (0666 minus the umask); mkstemp's 0600 would make
+    reports unreadable to colleagues and ESDH import services."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _write_temp(folder: Path, name: str, data: bytes) -> Path:
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name[:40]}{TMP_MARK}", suffix=".tmp")
     try:
+        if os.name == "posix":
+            os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

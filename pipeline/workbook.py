@@ -21,9 +21,7 @@ where the condition can be expressed as an Excel formula (the validator always a
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
 import re
 from collections.abc import Iterator
 from io import BytesIO
@@ -643,20 +641,12 @@ def _xl_str(text: str) -> str:
 
 
 def save_atomic(wb: Workbook, path: Path, *, force: bool = True) -> Path:
-    """Save through ``pipeline.safeio`` (temporary file + rename): no half-written file is left.
-
-    The file gets the usual permissions (0666 minus the umask), not the 0600 of a temporary file.
-    """
+    """Save through ``pipeline.safeio`` (temporary file + rename): no half-written file is left."""
     from pipeline.safeio import atomic_write_bytes
 
     buf = BytesIO()
     wb.save(buf)
-    path = atomic_write_bytes(Path(path), buf.getvalue(), force=force)
-    mask = os.umask(0o022)
-    os.umask(mask)
-    with contextlib.suppress(OSError):
-        os.chmod(path, 0o666 & ~mask)
-    return path
+    return atomic_write_bytes(Path(path), buf.getvalue(), force=force)
 
 
 def write_template(
