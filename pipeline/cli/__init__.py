@@ -7,6 +7,7 @@ stage function. Exceptions become exit codes in one place: :meth:`AivGroup.invok
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import Any
@@ -55,6 +56,13 @@ class AivGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except BrokenPipeError as exc:
+            # The reader went away (e.g. '| head'): stop quietly, and keep Python from complaining
+            # about the unflushed stdout at exit.
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            raise click.exceptions.Exit(0) from exc
         except KeyboardInterrupt as exc:
             if _debug_enabled(ctx):
                 raise
