@@ -190,6 +190,30 @@ def run(folder: Path, jobs: int, where: Path) -> tuple[float, float, int, dict[i
     return seconds, steady, result.count("ok"), rss
 
 
+def cpu_only(path: Path, options: RunOptions, config: object) -> Any:
+    """Stand-in per-file function for the batch machinery alone: read, validate and evaluate (no files
+    written, so no disk waits); run in the workers."""
+    from pipeline.evaluate import evaluate
+    from pipeline.run import ItemResult, summarize
+    from pipeline.validate import validate_workbook
+
+    intake = validate_workbook(path)
+    assessment = evaluate(intake, assessment_date=ASSESSMENT_DATE)
+    return ItemResult(input_path=path, status="ok", summary=summarize(assessment),
+                      input_sha256=intake.source.sha256)
+
+
+def run_machinery(folder: Path, jobs: int, where: Path) -> float:
+    """Steady-state files/s of the batch machinery with :func:`cpu_only` as the per-file function."""
+    from bench_pipeline import cpu_only as fn  # importable by name in the workers
+
+    prog = _Stamps()
+    run_batch(folder, RunOptions(out_dir=where / f"mach-{jobs}", force=True), jobs, progress=prog,
+              process=fn, versions={"bench": "machinery"}, write_reports=False)
+    span = prog.stamps[-1] - prog.stamps[0] if len(prog.stamps) > 1 else 0.0
+    return (len(prog.stamps) - 1) / span if span > 0 else 0.0
+
+
 def pdf(paths: list[Path], k: int) -> tuple[float, float, float] | None:
     """Seconds for k documents: one warm LibreOffice run, two warm runs side by side (what a batch with
     --jobs 2 does), and one soffice start per file."""
@@ -291,6 +315,11 @@ def main() -> None:
         print(f"   speed-up 1→2 (med opstart)   {wall:5.2f}x")
         print(f"   speed-up 1→2 (efter opstart) {speedup:5.2f}x   mål >= {GOALS['speedup']}x   "
               f"{verdict(speedup >= GOALS['speedup'])}")
+
+        m1 = run_machinery(folder, 1, where)
+        m2 = run_machinery(folder, 2, where)
+        print(f"   kun batchmaskineriet (læs+validér+evaluér, ingen filer skrevet): {m1:5.1f} → {m2:5.1f} filer/s, "
+              f"{m2 / m1 if m1 else 0:4.2f}x")
 
         big = batch_folder(all_good, large, where)
         print(f"\n3 · Hukommelse pr. arbejdsproces (peak RSS), batch af {small} og {large}")

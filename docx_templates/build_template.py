@@ -34,6 +34,9 @@ from docx.text.paragraph import Paragraph
 TEMPLATE_VERSION = "1.0.0"
 OUT = Path(__file__).with_name("konsekvensanalyse.docx")
 TABLE_STYLE = "Aivurdering tabel"
+ANNEX_STYLE = "Bilagstekst"
+ANNEX_HEAD_STYLE = "Bilagsoverskrift"
+SECTION_FILL = "DCE6F0"
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -51,9 +54,9 @@ class Builder:
         s = self.doc.sections[0]
         s.orientation = WD_ORIENT.PORTRAIT
         s.page_width, s.page_height = Mm(210), Mm(297)
-        s.left_margin = s.right_margin = Mm(25)
-        s.top_margin, s.bottom_margin = Mm(25), Mm(22)
-        s.header_distance = s.footer_distance = Mm(10)
+        s.left_margin = s.right_margin = Mm(20)
+        s.top_margin, s.bottom_margin = Mm(22), Mm(20)
+        s.header_distance = s.footer_distance = Mm(9)
 
     def _setup_styles(self) -> None:
         styles = self.doc.styles
@@ -68,17 +71,23 @@ class Builder:
         lang.set(qn("w:bidi"), "ar-SA")
         normal = styles["Normal"]
         normal.font.name = "Calibri"
-        normal.font.size = Pt(10.5)
-        normal.paragraph_format.space_after = Pt(6)
-        normal.paragraph_format.line_spacing = 1.1
+        normal.font.size = Pt(10)
+        normal.paragraph_format.space_after = Pt(4)
+        normal.paragraph_format.line_spacing = 1.05
         colour = RGBColor(0x1F, 0x3A, 0x5F)
-        for name, size in (("Title", 26), ("Heading 1", 16), ("Heading 2", 13), ("Heading 3", 11)):
+        for name, size, before, after in (
+            ("Title", 24, 0, 6), ("Heading 1", 14, 14, 4), ("Heading 2", 11.5, 8, 3), ("Heading 3", 10.5, 6, 1)
+        ):
             st = styles[name]
             st.font.name = "Calibri"
             st.font.size = Pt(size)
             st.font.color.rgb = colour
             st.paragraph_format.keep_with_next = True
-        styles["Caption"].font.size = Pt(9)
+            st.paragraph_format.space_before = Pt(before)
+            st.paragraph_format.space_after = Pt(after)
+        styles["Caption"].font.size = Pt(8.5)
+        styles["Caption"].paragraph_format.space_after = Pt(4)
+        styles["List Bullet"].paragraph_format.space_after = Pt(2)
         tbl = styles.add_style(TABLE_STYLE, WD_STYLE_TYPE.TABLE)
         tbl.base_style = styles["Table Grid"]
         tbl.font.size = Pt(9)
@@ -86,6 +95,17 @@ class Builder:
         small.base_style = normal
         small.font.size = Pt(9)
         small.paragraph_format.space_after = Pt(0)
+        # Annexes: a smaller named style, so an organisation can change the annexes in one place.
+        annex = styles.add_style(ANNEX_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+        annex.base_style = normal
+        annex.font.size = Pt(8)
+        annex.paragraph_format.space_after = Pt(0)
+        annex.paragraph_format.line_spacing = 1.0
+        annex_head = styles.add_style(ANNEX_HEAD_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+        annex_head.base_style = annex
+        annex_head.font.bold = True
+        annex_head.paragraph_format.space_before = Pt(5)
+        annex_head.paragraph_format.keep_with_next = True
         sig = styles.add_style("Underskrift", WD_STYLE_TYPE.PARAGRAPH)
         sig.base_style = normal
         sig.paragraph_format.space_before = Pt(28)
@@ -119,11 +139,11 @@ class Builder:
     def caption(self, text: str) -> None:
         self.p(text, style="Caption")
 
-    def _cell(self, cell, text: str, bold: bool = False) -> None:
+    def _cell(self, cell, text: str, bold: bool = False, style: str = "Tabeltekst") -> None:
         """Cell text; a newline in ``text`` starts a new paragraph (used for {%p for %} loops in cells)."""
         for n, line in enumerate(text.split("\n")):
             para = cell.paragraphs[0] if n == 0 else cell.add_paragraph()
-            para.style = self.doc.styles["Tabeltekst"]
+            para.style = self.doc.styles[style]
             run = para.add_run(line)
             run.bold = bold
 
@@ -141,7 +161,7 @@ class Builder:
         _widths(t, widths)
         return t
 
-    def kv_table(self, rows: Sequence[tuple[str, str]], widths: Sequence[int] = (50, 110)) -> Table:
+    def kv_table(self, rows: Sequence[tuple[str, str]], widths: Sequence[int] = (50, 120)) -> Table:
         t = self.doc.add_table(rows=len(rows), cols=2)
         t.style = self.doc.styles[TABLE_STYLE]
         for r, (k, v) in enumerate(rows):
@@ -155,7 +175,9 @@ class Builder:
         self.tag("{%p for f in " + loop + " %}")
         self.p("{{ f.title }} ({{ f.status }}, alvor: {{ f.severity }})", style="Heading 3")
         self.p("{{ f.finding }}")
-        self.tag("{%p if f.recommendation %}")
+        self.tag("{%p if f.action %}")
+        self.p("Anbefaling: se handling nr. {{ f.action }} i handlingsplanen (afsnit 12).")
+        self.tag("{%p elif f.recommendation %}")
         self.p("Anbefaling: {{ f.recommendation }}")
         self.tag("{%p endif %}")
         self.p("Retsgrundlag: {{ f.references_text }}", style="Caption")
@@ -289,7 +311,7 @@ def summary(b: Builder) -> None:
         ["Nr.", "Handling", "Prioritet", "Ansvarlig", "Frist"],
         "x in summary.top_actions",
         ["{{ x.number }}", "{{ x.title }}", "{{ x.priority }}", "{{ x.owner_role }}", "{{ x.deadline }}"],
-        (12, 68, 20, 30, 30),
+        (9, 79, 16, 36, 30),
     )
     b.tag("{%p else %}")
     b.p("{{ no_actions_text }}")
@@ -308,7 +330,7 @@ def system(b: Builder) -> None:
         ["Spørgsmål", "Svar"],
         "item in system",
         ["{{ item.label }}", "{%p for para in item.paragraphs %}\n{{ para }}\n{%p endfor %}"],
-        (70, 90),
+        (62, 108),
     )
     b.caption("Tabel: Systemet og konteksten efter intakearket. Alle svar står i bilag 1.")
     b.tag("{%p else %}")
@@ -353,7 +375,7 @@ def ai_act(b: Builder) -> None:
         ["Forpligtelse", "Hvem", "Bestemmelser", "Gælder"],
         "o in ai_act.obligations",
         ["{{ o.title }}: {{ o.description }}", "{{ o.actor }}", "{{ o.references_text }}", "{{ o.applies_text }}"],
-        (70, 25, 40, 25),
+        (80, 22, 40, 28),
     )
     b.caption("Tabel: Forpligtelser efter AI-forordningen. ⚠ betyder, at datoen ikke er endeligt bekræftet.")
     b.tag("{%p else %}")
@@ -391,7 +413,7 @@ def gdpr(b: Builder) -> None:
     b.tag("{%p endfor %}")
     b.h(2, "Behandlingsgrundlag pr. fase")
     b.tag("{%p if gdpr.legal_basis %}")
-    b.table(["Fase", "Behandlingsgrundlag"], "x in gdpr.legal_basis", ["{{ x.phase }}", "{{ x.basis }}"], (35, 125))
+    b.table(["Fase", "Behandlingsgrundlag"], "x in gdpr.legal_basis", ["{{ x.phase }}", "{{ x.basis }}"], (35, 135))
     b.tag("{%p else %}")
     b.p("Behandlingsgrundlaget er ikke oplyst for de enkelte faser; det skal vurderes særskilt for udvikling, drift og gentræning.")
     b.tag("{%p endif %}")
@@ -432,7 +454,7 @@ def risks(b: Builder) -> None:
             "{{ r.measures }}",
             "{{ r.residual_likelihood }}×{{ r.residual_consequence }} {{ r.residual_level }}",
         ],
-        (12, 55, 24, 45, 24),
+        (9, 68, 20, 53, 20),
     )
     b.caption("Tabel: Risikoregister. S = sandsynlighed, K = konsekvens (1–4).")
     for key, title in (("before", "før"), ("after", "efter")):
@@ -457,7 +479,7 @@ def heat_map(b: Builder, key: str) -> None:
                 t.rows[r + 1].cells[c + 1],
                 _heat_cell(key, r, c),
             )
-    _widths(t, (40, 30, 30, 30, 30))
+    _widths(t, (42, 32, 32, 32, 32))
 
 
 def _heat_cell(key: str, r: int, c: int) -> str:
@@ -472,7 +494,7 @@ def actions(b: Builder) -> None:
         ["Nr.", "Handling", "Prioritet", "Ansvarlig", "Frist"],
         "x in actions",
         ["{{ x.number }}", "{{ x.title }}: {{ x.description }}", "{{ x.priority }}", "{{ x.owner_role }}", "{{ x.deadline }}"],
-        (12, 78, 18, 26, 26),
+        (9, 89, 16, 30, 26),
     )
     b.tag("{%p else %}")
     b.p("{{ no_actions_text }}")
@@ -503,24 +525,58 @@ def approval(b: Builder) -> None:
 def annexes(b: Builder) -> None:
     b.page_break()
     b.h(1, "Bilag 1: Alle svar")
-    b.table(
-        ["Afsnit", "Spørgsmål", "Svar", "Ark og celle"],
-        "a in answers",
-        ["{{ a.section }}", "{{ a.label }}", "{%p for para in a.paragraphs %}\n{{ para }}\n{%p endfor %}", "{{ a.location }}"],
-        (28, 52, 55, 25),
+    b.p(
+        "Svarene står pr. ark i intakearket; cellen henviser til arket i gruppens overskrift. "
+        "Ubesvarede spørgsmål er udeladt.",
+        style=ANNEX_STYLE,
     )
+    answers_table(b)
     b.h(1, "Bilag 2: Kriterier med status og sporbarhed")
-    b.table(
-        ["Kriterium", "Status", "Vurdering og retsgrundlag", "Bygger på"],
-        "c in criteria",
-        [
-            "{{ c.id }}: {{ c.title }} ({{ c.family }})",
-            "{{ c.status }}{% if c.uncertain %} ⚠{% endif %}",
-            "{{ c.finding }} Retsgrundlag: {{ c.references_text }}",
-            "{{ c.trace }}",
-        ],
-        (38, 22, 60, 40),
+    b.p(
+        "Alle kriterier i kriteriekataloget med status, vurdering, retsgrundlag og de besvarede spørgsmål, "
+        "vurderingen bygger på (ark og celle i intakearket). Lange spørgsmål og svar er forkortet med »…«; "
+        "hele svaret står i bilag 1 under samme celle. ⚠ betyder usikkert grundlag.",
+        style=ANNEX_STYLE,
     )
+    b.tag("{%p for c in criteria %}")
+    b.p("{{ c.id }} · {{ c.title }} · {{ c.status }}{% if c.uncertain %} ⚠{% endif %}", style=ANNEX_HEAD_STYLE)
+    b.p("{{ c.finding }}", style=ANNEX_STYLE)
+    b.p("Retsgrundlag: {{ c.references_text }}", style=ANNEX_STYLE)
+    b.p("Bygger på: {{ c.trace_short }}", style=ANNEX_STYLE)
+    b.tag("{%p endfor %}")
+
+
+def answers_table(b: Builder) -> None:
+    """Annex 1: one table, a shaded merged row per sheet (section), then its answers."""
+    t = b.doc.add_table(rows=7, cols=3)
+    t.style = b.doc.styles[TABLE_STYLE]
+    for i, text in enumerate(("Spørgsmål", "Svar", "Celle")):
+        b._cell(t.rows[0].cells[i], text, bold=True, style=ANNEX_STYLE)
+    _repeat_header(t.rows[0])
+    b._cell(t.rows[1].cells[0], "{%tr for s in answer_sections %}", style=ANNEX_STYLE)
+    head = t.rows[2].cells[0].merge(t.rows[2].cells[2])
+    b._cell(head, "{{ s.heading }}", bold=True, style=ANNEX_STYLE)
+    head.paragraphs[0].paragraph_format.keep_with_next = True
+    _shade(head, SECTION_FILL)
+    b._cell(t.rows[3].cells[0], "{%tr for a in s.items %}", style=ANNEX_STYLE)
+    for i, text in enumerate(
+        ("{{ a.label }}", "{%p for para in a.paragraphs %}\n{{ para }}\n{%p endfor %}", "{{ a.cell }}")
+    ):
+        b._cell(t.rows[4].cells[i], text, style=ANNEX_STYLE)
+    b._cell(t.rows[5].cells[0], "{%tr endfor %}", style=ANNEX_STYLE)
+    b._cell(t.rows[6].cells[0], "{%tr endfor %}", style=ANNEX_STYLE)
+    _widths(t, (68, 86, 16))
+
+
+def _shade(cell, fill: str) -> None:
+    shd = OxmlElement("w:shd")
+    shd.set(qn("w:val"), "clear")
+    shd.set(qn("w:color"), "auto")
+    shd.set(qn("w:fill"), fill)
+    cell._tc.get_or_add_tcPr().append(shd)
+
+
+def versions_annex(b: Builder) -> None:
     b.h(1, "Bilag 3: Versioner og kontrolsummer")
     b.kv_table(
         [
@@ -531,7 +587,7 @@ def annexes(b: Builder) -> None:
             ("Intakearkets skabelon", "{{ versions.intake_template }}"),
             ("Intakeark (input)", "{{ doc.source_file }}, SHA-256 {{ versions.input_sha256 }}"),
         ],
-        (45, 115),
+        (45, 125),
     )
     b.p(
         "Hele vurderingen (svar, konklusioner og versioner) er indlejret i dokumentet som maskinlæsbar "
@@ -559,6 +615,7 @@ def build() -> bytes:
     actions(b)
     approval(b)
     annexes(b)
+    versions_annex(b)
     cp = b.doc.core_properties
     cp.title = "Vurdering af AI-system (skabelon)"
     cp.subject = "Konsekvensanalyse af AI-system"

@@ -28,8 +28,8 @@ import hashlib
 import json
 import multiprocessing as mp
 import os
-import resource
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -77,6 +77,8 @@ __all__ = [
 ]
 
 STATE_VERSION = 1
+# Workers are forked from a warm fork server where the platform has one (Linux, macOS), else spawned.
+_START_METHOD = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
 _STATE_SAVE_INTERVAL = 1.0  # seconds between state saves while a batch runs (and always at the end)
 
 # process(path, options, config) -> ItemResult; runs in a worker process (must be picklable: module-level).
@@ -409,8 +411,9 @@ def _init_worker(process: ProcessFn | None, options: RunOptions) -> None:
     # The parent coordinates interrupts: a worker gets its own process group, so Ctrl-C in a terminal or a
     # SIGTERM to the batch's process group reaches only the parent, which lets the files in hand finish
     # and then shuts the workers down. (SIGTERM keeps its default, so a broken pool can still stop them.)
-    with contextlib.suppress(OSError):
-        os.setpgid(0, 0)
+    if hasattr(os, "setpgid"):
+        with contextlib.suppress(OSError):
+            os.setpgid(0, 0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER["process"] = process or _real_process
     config = None
@@ -437,10 +440,20 @@ class _Reply:
     seconds: float
 
 
+def _max_rss_kb() -> int:
+    """Peak resident memory of this process in kB (0 where the platform cannot tell)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return 0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(rss // 1024 if sys.platform == "darwin" else rss)  # bytes on macOS, kB on Linux
+
+
 def _work(task: _Task) -> _Reply:
     start = time.perf_counter()
     result = _WORKER["process"](task.path, task.options, _WORKER.get("config"))
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux
+    rss = _max_rss_kb()
     return _Reply(result=result, pid=os.getpid(), max_rss_kb=int(rss), seconds=time.perf_counter() - start)
 
 
@@ -476,6 +489,8 @@ class _Stop:
 def _start_forkserver() -> None:
     """Start the fork server with SIGTERM ignored (inherited), so a SIGTERM to the whole process group
     cannot kill it under the workers; the parent still receives the signal and stops cleanly."""
+    if _START_METHOD != "forkserver":  # pragma: no cover - Windows
+        return
     from multiprocessing import forkserver
 
     with contextlib.suppress(Exception):
@@ -504,7 +519,7 @@ class _Pool:
         self.process = process
         self.options = options
         self.stop = stop
-        self.ctx = mp.get_context("forkserver")
+        self.ctx = mp.get_context(_START_METHOD)
         _start_forkserver()
 
     def _executor(self, workers: int) -> ProcessPoolExecutor:

@@ -100,6 +100,9 @@ class Question(_Typed):
     section: str
     type: QuestionType
     applies_if: str | None = None
+    # An answer here while the question does not apply contradicts the controlling answer (e.g. special
+    # categories ticked after "no personal data"): an error, not the usual warning.
+    conflict_if_inapplicable: bool = False
     phases: list[str] = Field(default_factory=list)
     refs: list[str] = Field(default_factory=list)
     columns: list[Column] = Field(default_factory=list)

@@ -30,6 +30,7 @@ from pipeline.models import (
     LegalRef,
     Obligation,
     Risk,
+    TraceItem,
 )
 from pipeline.textfmt import date_long, date_table, join_da, number_da
 
@@ -210,6 +211,17 @@ class AnswerItem(_Ctx):
     value: str = Field(description="Svaret på én linje.")
     paragraphs: list[str] = Field(description="Svaret som afsnit (linjeskift bliver nye afsnit).")
     location: str = Field(description="Ark og celle, fx \"'2 System'!C7\".")
+    sheet: str = Field(description="Arket i intakearket, fx '2 System'; tom tekst når svaret ikke står i arket.")
+    cell: str = Field(description="Cellen i arket, fx 'C7'; '(ikke i arket)' når svaret ikke står i arket.")
+
+
+class AnswerSection(_Ctx):
+    """The answers of one sheet (section) of the intake workbook (annex 1, grouped)."""
+
+    title: str = Field(description="Afsnittets titel, fx 'Systemet'.")
+    sheet: str = Field(description="Arkets navn, fx '2 Systemet'.")
+    heading: str = Field(description="Overskrift til gruppen, fx \"Ark '2 Systemet': Systemet\".")
+    items: list[AnswerItem] = Field(description="Svarene i afsnittet, i arkets rækkefølge.")
 
 
 class Finding(_Ctx):
@@ -225,7 +237,12 @@ class Finding(_Ctx):
     recommendation: str = Field(description="Anbefaling; tom tekst når ingen.")
     references: list[Ref] = Field(description="Retsgrundlag.")
     references_text: str = Field(description="Retsgrundlag som én tekst.")
-    trace: str = Field(description="De svar, vurderingen bygger på, med ark og celle.")
+    trace: str = Field(description="De besvarede spørgsmål, vurderingen bygger på, med ark og celle (ubesvarede udelades).")
+    trace_short: str = Field(
+        description="Det samme i kort form til bilag, fx \"'2 Systemet'!D14 Teknik = Maskinlæring; D20 …\" "
+        "(lange spørgsmål og svar forkortes med '…'; hele svaret står i bilag 1)."
+    )
+    action: str = Field(description="Nummeret på handlingen i handlingsplanen, der følger anbefalingen; tom tekst når ingen.")
     uncertain: bool = Field(description="Sand ved usikkert grundlag (⚠).")
     uncertainty_note: str = Field(description="Forklaring på usikkerheden; tom tekst når ingen.")
 
@@ -298,7 +315,7 @@ class GdprSection(_Ctx):
     triage_result: str = Field(description="Konklusion på DPIA-screeningen.")
     triage_reasons: list[str] = Field(description="Begrundelser for konklusionen.")
     art_35_3: list[Ref] = Field(description="Litra i artikel 35, stk. 3, der er opfyldt (og ikke allerede nævnt i begrundelserne).")
-    wp248_criteria: list[str] = Field(description="Opfyldte kriterier i WP248 (EDPB).")
+    wp248_criteria: list[str] = Field(description="Opfyldte kriterier i WP248 (EDPB), som ikke allerede står i begrundelserne.")
     datatilsynet_items: list[str] = Field(description="Punkter på Datatilsynets liste (som ikke allerede står i begrundelserne).")
     prior_consultation: str = Field(description="Sætning om forudgående høring (artikel 36).")
     dpia_done: str = Field(description="Om konsekvensanalysen er gennemført.")
@@ -406,6 +423,7 @@ class ReportContext(_Ctx):
     no_actions_text: str = Field(description="Sætning, når der ingen handlinger er.")
     approval: Approval = Field(description="Godkendelse.")
     answers: list[AnswerItem] = Field(description="Bilag: alle svar.")
+    answer_sections: list[AnswerSection] = Field(description="Bilag: alle svar grupperet pr. ark (afsnit).")
     criteria: list[Finding] = Field(description="Bilag: alle kriterier med status og sporbarhed.")
     versions: VersionInfo = Field(description="Bilag: versioner og kontrolsummer.")
 
@@ -585,7 +603,22 @@ def _answer_item(assessment: Assessment, qid: str, qs: _Questions) -> AnswerItem
         value=" / ".join(paras),
         paragraphs=paras,
         location=f"'{one_line(loc.sheet)}'!{one_line(loc.cell)}" if loc else "(ikke i arket)",
+        sheet=one_line(loc.sheet) if loc else "",
+        cell=one_line(loc.cell) if loc else "(ikke i arket)",
     )
+
+
+def _answer_sections(items: Sequence[AnswerItem]) -> list[AnswerSection]:
+    """Answers grouped by sheet (first appearance order); answers outside the workbook come last."""
+    groups: dict[tuple[str, str], list[AnswerItem]] = {}
+    for item in items:
+        groups.setdefault((item.sheet, item.section if not item.sheet else ""), []).append(item)
+    out = []
+    for (sheet, _), members in sorted(groups.items(), key=lambda kv: kv[0][0] == ""):
+        title = members[0].section
+        heading = f"Ark '{sheet}': {title}" if sheet else f"Ikke i arket: {title}"
+        out.append(AnswerSection(title=title, sheet=sheet, heading=heading, items=members))
+    return out
 
 
 def _role(assessment: Assessment, role: str, qs: _Questions) -> str | None:
@@ -608,11 +641,49 @@ def _role_paragraphs(assessment: Assessment, role: str, qs: _Questions) -> list[
 # --------------------------------------------------------------------------------------------
 
 
-def _finding(c: CriterionResult) -> Finding:
+# Trace values the report leaves out (they stay in 'aivurdering explain' and in the embedded twin).
+OMITTED_TRACE_VALUES = frozenset({NOT_ANSWERED, "(ikke relevant for dette system)", ""})
+SHORT_LABEL = 48  # characters of a question label in the annex trace
+SHORT_VALUE = 60  # characters of an answer in the annex trace
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut at a word boundary to at most ``limit`` characters, ending with '…' when cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:.(–-") + "…"
+
+
+def _shown_trace(c: CriterionResult) -> list[TraceItem]:
+    return [t for t in c.trace if one_line(t.value) not in OMITTED_TRACE_VALUES]
+
+
+def _trace_short(items: Sequence[TraceItem]) -> str:
+    """Compact trace: the sheet is named once for consecutive answers on the same sheet."""
+    out: list[str] = []
+    sheet = None
+    for t in items:
+        label = shorten(one_line(t.label).rstrip("?:"), SHORT_LABEL)
+        value = shorten(one_line(t.value), SHORT_VALUE)
+        if t.sheet and t.cell:
+            where = one_line(t.cell) if t.sheet == sheet else f"'{one_line(t.sheet)}'!{one_line(t.cell)}"
+            sheet = t.sheet
+            out.append(f"{where} {label} = {value}")
+        else:
+            sheet = None
+            out.append(f"{label} = {value}")
+    return "; ".join(out)
+
+
+def _finding(c: CriterionResult, actions: dict[str, str] | None = None) -> Finding:
+    shown = _shown_trace(c)
     trace = "; ".join(
-        f"{one_line(t.label)}: {one_line(t.value) or NOT_ANSWERED}"
+        f"{one_line(t.label)}: {one_line(t.value)}"
         + (f" ('{one_line(t.sheet)}'!{one_line(t.cell)})" if t.sheet and t.cell else "")
-        for t in c.trace
+        for t in shown
     )
     uncertain = c.uncertain or any(r.uncertain for r in c.references)
     note = one_line(c.uncertainty_note or "")
@@ -630,6 +701,8 @@ def _finding(c: CriterionResult) -> Finding:
         references=[_ref(r) for r in c.references],
         references_text=_refs_text(c.references) or "(ingen henvisning)",
         trace=trace or "(ingen svar)",
+        trace_short=_trace_short(shown) or "(ingen svar)",
+        action=(actions or {}).get(c.id, ""),
         uncertain=uncertain,
         uncertainty_note=note,
     )
@@ -639,8 +712,8 @@ def _relevant(criteria: Iterable[CriterionResult], family: str) -> list[Criterio
     return [c for c in criteria if c.family == family and c.status != "ikke_relevant"]
 
 
-def _family_section(a: Assessment, family: str, not_applicable: str) -> FamilySection:
-    found = [_finding(c) for c in _relevant(a.criteria, family)]
+def _family_section(a: Assessment, family: str, not_applicable: str, acts: dict[str, str]) -> FamilySection:
+    found = [_finding(c, acts) for c in _relevant(a.criteria, family)]
     return FamilySection(applies=bool(found), not_applicable_text=not_applicable, findings=found)
 
 
@@ -722,7 +795,7 @@ _ART_6_3 = {
 }
 
 
-def _ai_act(a: Assessment) -> AiActSection:
+def _ai_act(a: Assessment, acts: dict[str, str]) -> AiActSection:
     c = a.classification
     is_ai = {True: "Ja", False: "Nej", None: "Kræver afklaring"}[c.is_ai_system]
     return AiActSection(
@@ -745,7 +818,7 @@ def _ai_act(a: Assessment) -> AiActSection:
         reasons=[one_line(r) for r in c.reasons if one_line(r) != one_line(c.ai_system_reason)],
         obligations=[_obligation_row(o) for o in a.obligations],
         no_obligations_text="Klassifikationen udløser ingen særlige forpligtelser efter AI-forordningen.",
-        findings=[_finding(x) for x in _relevant(a.criteria, "ai_act")],
+        findings=[_finding(x, acts) for x in _relevant(a.criteria, "ai_act")],
     )
 
 
@@ -777,7 +850,7 @@ def _labelled(a: Assessment, qids: Iterable[str], qs: _Questions) -> list[str]:
     return out
 
 
-def _gdpr(a: Assessment, qs: _Questions, risks: list[RiskRow]) -> GdprSection:
+def _gdpr(a: Assessment, qs: _Questions, risks: list[RiskRow], acts: dict[str, str]) -> GdprSection:
     d = a.dpia
     gdpr_criteria = [c for c in a.criteria if c.family == "gdpr" and c.status != "ikke_relevant"]
     parts: list[Part] = []
@@ -790,7 +863,7 @@ def _gdpr(a: Assessment, qs: _Questions, risks: list[RiskRow]) -> GdprSection:
             paras += [f"{r.number}. {r.summary} (niveau før foranstaltninger: {r.level})" for r in risks]
         if letter == "d":
             paras += [f"{r.number}. {r.title}: {r.measures}" for r in risks if r.measures != NOT_ANSWERED]
-        findings = [_finding(c) for c in mine]
+        findings = [_finding(c, acts) for c in mine]
         covered = bool(paras or findings)
         if not covered:
             paras = ["Intakearket og kriteriekataloget giver ikke oplysninger til dette punkt; det skal udfyldes."]
@@ -816,7 +889,7 @@ def _gdpr(a: Assessment, qs: _Questions, risks: list[RiskRow]) -> GdprSection:
         triage_result=one_line(d.result_label),
         triage_reasons=reasons,
         art_35_3=[_ref(r) for r in d.art_35_3 if not any(x.lower().startswith(one_line(r.text).lower()) for x in reasons)],
-        wp248_criteria=[one_line(x) for x in d.wp248_criteria],
+        wp248_criteria=[one_line(x) for x in d.wp248_criteria if one_line(x) not in " ".join(reasons)],
         datatilsynet_items=[
             one_line(x) for x in d.datatilsynet_items if one_line(x).split(":")[0] not in {r.split(":")[0] for r in reasons}
         ],
@@ -828,16 +901,16 @@ def _gdpr(a: Assessment, qs: _Questions, risks: list[RiskRow]) -> GdprSection:
         dpia_done=done[d.done],
         parts=parts,
         legal_basis=bases,
-        other_findings=[_finding(c) for c in gdpr_criteria if c.id not in used],
+        other_findings=[_finding(c, acts) for c in gdpr_criteria if c.id not in used],
     )
 
 
-def _fria(a: Assessment, qs: _Questions) -> FriaSection:
+def _fria(a: Assessment, qs: _Questions, acts: dict[str, str]) -> FriaSection:
     f = a.fria
     fria_criteria = [c for c in a.criteria if c.family == "fria" and c.status != "ikke_relevant"]
     parts = []
     for letter, title in FRIA_PARTS:
-        mine = [_finding(c) for c in fria_criteria if letter in _letter_of(c.references, "AIA27(1)")]
+        mine = [_finding(c, acts) for c in fria_criteria if letter in _letter_of(c.references, "AIA27(1)")]
         covered = f.coverage.get(letter, False)
         paras = _labelled(a, FRIA_PART_ANSWERS[letter], qs)
         if not covered:
@@ -1006,20 +1079,25 @@ def build_context(assessment: Assessment, *, catalogue: Any | None = None) -> Re
     risks = _risks(a)
     answer_ids = [q for q in qs.order if q in a.intake.answers]
     answer_ids += sorted(q for q in a.intake.answers if q not in qs.by_id)
+    answers = [_answer_item(a, q, qs) for q in answer_ids]
+    acts: dict[str, str] = {}
+    for x, row in zip(a.actions, actions, strict=True):
+        if x.criterion_id:
+            acts.setdefault(x.criterion_id, row.number)  # the first action that follows the criterion
     approval_date = _role(a, "approval_date", qs)
     return ReportContext(
         lang=a.language,
         doc=_doc_info(a, qs),
         summary=_summary(a, actions),
         system=_system_items(a, qs),
-        ai_act=_ai_act(a),
-        gdpr=_gdpr(a, qs, risks.rows),
-        fria=_fria(a, qs),
-        admin_law=_family_section(a, "admin_law", "Der er ikke forvaltningsretlige forhold at vurdere, fordi systemet ikke indgår i sagsbehandling eller afgørelser."),
-        technical=_family_section(a, "technical", "Der er ikke tekniske forhold, som kriteriekataloget finder relevante for systemet."),
-        security=_family_section(a, "security", "Der er ikke forhold om informationssikkerhed, som kriteriekataloget finder relevante for systemet."),
-        procurement=_family_section(a, "procurement", "Afsnittet er ikke relevant, fordi systemet ikke anskaffes hos en leverandør."),
-        governance=_family_section(a, "governance", "Der er ikke forhold om ledelse og organisering, som kriteriekataloget finder relevante."),
+        ai_act=_ai_act(a, acts),
+        gdpr=_gdpr(a, qs, risks.rows, acts),
+        fria=_fria(a, qs, acts),
+        admin_law=_family_section(a, "admin_law", "Der er ikke forvaltningsretlige forhold at vurdere, fordi systemet ikke indgår i sagsbehandling eller afgørelser.", acts),
+        technical=_family_section(a, "technical", "Der er ikke tekniske forhold, som kriteriekataloget finder relevante for systemet.", acts),
+        security=_family_section(a, "security", "Der er ikke forhold om informationssikkerhed, som kriteriekataloget finder relevante for systemet.", acts),
+        procurement=_family_section(a, "procurement", "Afsnittet er ikke relevant, fordi systemet ikke anskaffes hos en leverandør.", acts),
+        governance=_family_section(a, "governance", "Der er ikke forhold om ledelse og organisering, som kriteriekataloget finder relevante.", acts),
         risks=risks,
         actions=actions,
         no_actions_text="Vurderingen giver ikke anledning til handlinger.",
@@ -1030,8 +1108,9 @@ def build_context(assessment: Assessment, *, catalogue: Any | None = None) -> Re
             approver=", ".join(x for x in (_role(a, "approver", qs), _role(a, "approver_title", qs)) if x) or NOT_ANSWERED,
             date=approval_date or NOT_ANSWERED,
         ),
-        answers=[_answer_item(a, q, qs) for q in answer_ids],
-        criteria=[_finding(c) for c in a.criteria],
+        answers=answers,
+        answer_sections=_answer_sections(answers),
+        criteria=[_finding(c, acts) for c in a.criteria],
         versions=_versions(a),
     )
 

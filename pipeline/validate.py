@@ -59,6 +59,7 @@ ISSUE_CODES: dict[str, str] = {
     "required_missing": "Et påkrævet spørgsmål er ikke besvaret",
     "table_required_missing": "En påkrævet kolonne i en tabelrække er tom",
     "not_applicable_answer": "Svar på et spørgsmål, der ikke er relevant",
+    "contradictory_answers": "Svar, der modsiger hinanden",
     "contradictory_choices": "Modstridende valg",
     "invalid_yes_no": "Ugyldigt ja/nej-svar",
     "invalid_choice": "Svaret findes ikke på listen",
@@ -701,6 +702,18 @@ def _applicability(st: _State, parsed: dict[str, Any]) -> None:
         cond = cat.condition(qid)
         deps = [cat.by_id[s].label.da for s in sorted(cond.symbols)] if cond else []
         loc = st.locations.get(qid)
+        if q.conflict_if_inapplicable:
+            st.add(
+                "contradictory_answers",
+                f"Svaret på '{q.label.da}' passer ikke med jeres svar på "
+                + ", ".join(f"'{d}'" for d in deps)
+                + ". Ret det svar, der er forkert; indtil da kan vurderingen ikke laves.",
+                sheet=loc[0] if loc else None,
+                cell=loc[1] if loc else None,
+                question=q,
+                value=_display(parsed[qid]),
+            )
+            continue
         st.add(
             "not_applicable_answer",
             "Spørgsmålet er ikke relevant ud fra jeres svar på "

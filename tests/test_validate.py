@@ -183,9 +183,10 @@ def test_not_applicable_answers_are_warned_and_removed(tmp_path: Path):
     intake = validate_workbook(path, CAT)
     codes = {(i.code, i.question_id, i.severity) for i in intake.issues}
     assert ("not_applicable_answer", "dev_notes", "warning") in codes
-    assert ("not_applicable_answer", "data_categories", "warning") in codes
+    # "no personal data" but a category ticked is a contradiction (catalogue: conflict_if_inapplicable)
+    assert ("contradictory_answers", "data_categories", "error") in codes
     assert "dev_notes" not in intake.answers and "data_categories" not in intake.answers
-    assert intake.valid
+    assert not intake.valid
     msg = next(i.message for i in intake.issues if i.question_id == "data_categories")
     assert "Behandler systemet personoplysninger?" in msg
 
@@ -201,8 +202,8 @@ def test_cascading_applicability(tmp_path: Path):
 
     intake = validate_workbook(_filled(tmp_path, answers, name="b.xlsx", edit=edit), CAT)
     assert "health_basis" not in intake.answers and "data_categories" not in intake.answers
-    assert {i.question_id for i in intake.issues if i.code == "not_applicable_answer"} == {
-        "data_categories", "health_basis"}
+    assert {i.question_id for i in intake.issues if i.code == "not_applicable_answer"} == {"health_basis"}
+    assert {i.question_id for i in intake.issues if i.code == "contradictory_answers"} == {"data_categories"}
 
 
 def test_required_if_applicable(tmp_path: Path):
