@@ -180,6 +180,10 @@ def run(folder: Path, jobs: int, where: Path) -> tuple[float, float, int, dict[i
     start = time.perf_counter()
     result = run_batch(folder, opts, jobs, progress=prog)
     seconds = time.perf_counter() - start
+    bad = [i for i in result.items if i.status != "ok"]
+    if bad:
+        first = bad[0].result.error if bad[0].result else bad[0].note
+        print(f"   ! {len(bad)} af {len(result.items)} filer gav ingen rapport, fx {bad[0].key}: {first}")
     span = prog.stamps[-1] - prog.stamps[0] if len(prog.stamps) > 1 else seconds
     steady = (len(prog.stamps) - 1) / span if span > 0 else 0.0
     rss: dict[int, int] = {}

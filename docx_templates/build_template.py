@@ -93,8 +93,12 @@ class Builder:
         tbl.font.size = Pt(9)
         small = styles.add_style("Tabeltekst", WD_STYLE_TYPE.PARAGRAPH)
         small.base_style = normal
-        small.font.size = Pt(9)
+        small.font.size = Pt(8.5)
         small.paragraph_format.space_after = Pt(0)
+        small.paragraph_format.line_spacing = 1.0
+        for name in ("Header", "Footer"):
+            styles[name].base_style = styles["Caption"]
+            styles[name].font.size = Pt(8)
         # Annexes: a smaller named style, so an organisation can change the annexes in one place.
         annex = styles.add_style(ANNEX_STYLE, WD_STYLE_TYPE.PARAGRAPH)
         annex.base_style = normal
@@ -104,11 +108,11 @@ class Builder:
         annex_head = styles.add_style(ANNEX_HEAD_STYLE, WD_STYLE_TYPE.PARAGRAPH)
         annex_head.base_style = annex
         annex_head.font.bold = True
-        annex_head.paragraph_format.space_before = Pt(5)
+        annex_head.paragraph_format.space_before = Pt(4)
         annex_head.paragraph_format.keep_with_next = True
         sig = styles.add_style("Underskrift", WD_STYLE_TYPE.PARAGRAPH)
         sig.base_style = normal
-        sig.paragraph_format.space_before = Pt(28)
+        sig.paragraph_format.space_before = Pt(24)
 
     # -- content ------------------------------------------------------------------------------
 
@@ -131,9 +135,9 @@ class Builder:
         self.doc.add_paragraph(item, style="List Bullet")
         self.tag("{%p endfor %}")
 
-    def paragraphs(self, loop: str, item: str = "{{ para }}", var: str = "para") -> None:
+    def paragraphs(self, loop: str, item: str = "{{ para }}", var: str = "para", keep: bool = False) -> None:
         self.tag("{%p for " + var + " in " + loop + " %}")
-        self.p(item)
+        self.p(item).paragraph_format.keep_with_next = keep or None
         self.tag("{%p endfor %}")
 
     def caption(self, text: str) -> None:
@@ -161,12 +165,14 @@ class Builder:
         _widths(t, widths)
         return t
 
-    def kv_table(self, rows: Sequence[tuple[str, str]], widths: Sequence[int] = (50, 120)) -> Table:
+    def kv_table(
+        self, rows: Sequence[tuple[str, str]], widths: Sequence[int] = (50, 120), style: str = "Tabeltekst"
+    ) -> Table:
         t = self.doc.add_table(rows=len(rows), cols=2)
         t.style = self.doc.styles[TABLE_STYLE]
         for r, (k, v) in enumerate(rows):
-            self._cell(t.rows[r].cells[0], k, bold=True)
-            self._cell(t.rows[r].cells[1], v)
+            self._cell(t.rows[r].cells[0], k, bold=True, style=style)
+            self._cell(t.rows[r].cells[1], v, style=style)
         _widths(t, widths)
         return t
 
@@ -174,10 +180,8 @@ class Builder:
         """Criteria findings as small blocks (title, status, finding, recommendation, references)."""
         self.tag("{%p for f in " + loop + " %}")
         self.p("{{ f.title }} ({{ f.status }}, alvor: {{ f.severity }})", style="Heading 3")
-        self.p("{{ f.finding }}")
-        self.tag("{%p if f.action %}")
-        self.p("Anbefaling: se handling nr. {{ f.action }} i handlingsplanen (afsnit 12).")
-        self.tag("{%p elif f.recommendation %}")
+        self.p("{{ f.finding }}{% if f.action %} Anbefaling: se handling nr. {{ f.action }} i handlingsplanen.{% endif %}")
+        self.tag("{%p if f.recommendation and not f.action %}")
         self.p("Anbefaling: {{ f.recommendation }}")
         self.tag("{%p endif %}")
         self.p("Retsgrundlag: {{ f.references_text }}", style="Caption")
@@ -206,6 +210,12 @@ def _repeat_header(row) -> None:
     trpr.append(el)
 
 
+def _cant_split(row) -> None:
+    el = OxmlElement("w:cantSplit")
+    el.set(qn("w:val"), "true")
+    row._tr.get_or_add_trPr().append(el)
+
+
 def _widths(t: Table, widths_mm: Sequence[int]) -> None:
     t.autofit = False
     for col, w in zip(t._tbl.tblGrid.findall(qn("w:gridCol")), widths_mm, strict=False):
@@ -231,9 +241,9 @@ def header_footer(b: Builder) -> None:
     section = b.doc.sections[0]
     hp = section.header.paragraphs[0]
     hp.text = "{{ doc.authority }} · Sagsnr. {{ doc.case_number }} · KLE {{ doc.kle }}"
-    hp.style = b.doc.styles["Caption"]
+    hp.style = b.doc.styles["Header"]
     fp = section.footer.paragraphs[0]
-    fp.style = b.doc.styles["Caption"]
+    fp.style = b.doc.styles["Footer"]
     fp.add_run("{{ doc.title }} · Version {{ doc.version }} ({{ doc.status }}) · {{ doc.confidentiality }} · Side ")
     _field(fp, "PAGE")
     fp.add_run(" af ")
@@ -247,26 +257,17 @@ def cover(b: Builder) -> None:
     t = b.doc.add_paragraph("{{ doc.system_name }}", style="Heading 1")
     t.alignment = WD_ALIGN_PARAGRAPH.LEFT
     b.p("Konsekvensanalyse efter AI-forordningen, databeskyttelsesforordningen og dansk forvaltningsret")
-    b.kv_table(
-        [
-            ("Myndighed", "{{ doc.authority }}"),
-            ("Sagsnummer", "{{ doc.case_number }}"),
-            ("KLE", "{{ doc.kle }}"),
-            ("Dato", "{{ doc.date }}"),
-            ("Version", "{{ doc.version }}"),
-            ("Status", "{{ doc.status }}"),
-            ("Klassifikation", "{{ doc.confidentiality }}"),
-        ]
-    )
-    b.p("")
+    b.p("{{ doc.date }}")
     b.tag("{%p if summary.prohibited %}")
     b.p("{{ summary.prohibition_text }}", bold=True)
     b.tag("{%p endif %}")
+    doc_info(b)
     b.page_break()
 
 
 def doc_info(b: Builder) -> None:
-    b.h(1, "Dokumentoplysninger")
+    """The journaling metadata, on the cover page (one table instead of two)."""
+    b.h(2, "Dokumentoplysninger")
     b.kv_table(
         [
             ("Titel", "{{ doc.title }}"),
@@ -311,7 +312,7 @@ def summary(b: Builder) -> None:
         ["Nr.", "Handling", "Prioritet", "Ansvarlig", "Frist"],
         "x in summary.top_actions",
         ["{{ x.number }}", "{{ x.title }}", "{{ x.priority }}", "{{ x.owner_role }}", "{{ x.deadline }}"],
-        (9, 79, 16, 36, 30),
+        (11, 73, 20, 36, 30),
     )
     b.tag("{%p else %}")
     b.p("{{ no_actions_text }}")
@@ -436,6 +437,10 @@ def fria(b: Builder) -> None:
     b.paragraphs("part.paragraphs")
     b.findings("part.findings")
     b.tag("{%p endfor %}")
+    b.tag("{%p if fria.other_findings %}")
+    b.h(2, "Øvrige vurderinger")
+    b.findings("fria.other_findings")
+    b.tag("{%p endif %}")
     b.tag("{%p else %}")
     b.p("{{ fria.not_applicable_text }}")
     b.tag("{%p endif %}")
@@ -454,7 +459,7 @@ def risks(b: Builder) -> None:
             "{{ r.measures }}",
             "{{ r.residual_likelihood }}×{{ r.residual_consequence }} {{ r.residual_level }}",
         ],
-        (9, 68, 20, 53, 20),
+        (11, 66, 20, 53, 20),
     )
     b.caption("Tabel: Risikoregister. S = sandsynlighed, K = konsekvens (1–4).")
     for key, title in (("before", "før"), ("after", "efter")):
@@ -494,7 +499,7 @@ def actions(b: Builder) -> None:
         ["Nr.", "Handling", "Prioritet", "Ansvarlig", "Frist"],
         "x in actions",
         ["{{ x.number }}", "{{ x.title }}: {{ x.description }}", "{{ x.priority }}", "{{ x.owner_role }}", "{{ x.deadline }}"],
-        (9, 89, 16, 30, 26),
+        (11, 83, 20, 30, 26),
     )
     b.tag("{%p else %}")
     b.p("{{ no_actions_text }}")
@@ -504,26 +509,33 @@ def actions(b: Builder) -> None:
 def approval(b: Builder) -> None:
     b.h(1, "13 Godkendelse")
     b.h(2, "Databeskyttelsesrådgiverens råd")
-    b.paragraphs("approval.dpo_advice")
+    # The whole approval block is kept on one page with the signature lines (keep with next).
+    b.paragraphs("approval.dpo_advice", keep=True)
     b.h(2, "Beslutning")
-    b.paragraphs("approval.decision")
-    b.kv_table(
+    b.paragraphs("approval.decision", keep=True)
+    kv = b.kv_table(
         [
             ("Databeskyttelsesrådgiver", "{{ approval.dpo_name }}"),
             ("Godkendt af", "{{ approval.approver }}"),
             ("Dato", "{{ approval.date }}"),
         ]
     )
-    t = b.doc.add_table(rows=2, cols=2)
+    for row in kv.rows:  # the names stay on the page of the signature lines
+        for cell in row.cells:
+            cell.paragraphs[0].paragraph_format.keep_with_next = True
+    # One row per signature: the line and its caption can never be split across pages.
+    t = b.doc.add_table(rows=1, cols=2)
+    _cant_split(t.rows[0])
     for c, text in enumerate(("Databeskyttelsesrådgiver", "Godkender")):
         cell = t.rows[0].cells[c]
         cell.paragraphs[0].style = b.doc.styles["Underskrift"]
+        cell.paragraphs[0].paragraph_format.keep_with_next = True
         cell.paragraphs[0].add_run("______________________________")
-        b._cell(t.rows[1].cells[c], f"{text}: dato og underskrift")
+        caption = cell.add_paragraph(f"{text}: dato og underskrift")
+        caption.style = b.doc.styles["Tabeltekst"]
 
 
 def annexes(b: Builder) -> None:
-    b.page_break()
     b.h(1, "Bilag 1: Alle svar")
     b.p(
         "Svarene står pr. ark i intakearket; cellen henviser til arket i gruppens overskrift. "
@@ -547,23 +559,23 @@ def annexes(b: Builder) -> None:
 
 
 def answers_table(b: Builder) -> None:
-    """Annex 1: one table, a shaded merged row per sheet (section), then its answers."""
+    """Annex 1: one table; a shaded merged row names the sheet (section) before its first answer."""
     t = b.doc.add_table(rows=7, cols=3)
     t.style = b.doc.styles[TABLE_STYLE]
     for i, text in enumerate(("Spørgsmål", "Svar", "Celle")):
         b._cell(t.rows[0].cells[i], text, bold=True, style=ANNEX_STYLE)
     _repeat_header(t.rows[0])
-    b._cell(t.rows[1].cells[0], "{%tr for s in answer_sections %}", style=ANNEX_STYLE)
-    head = t.rows[2].cells[0].merge(t.rows[2].cells[2])
-    b._cell(head, "{{ s.heading }}", bold=True, style=ANNEX_STYLE)
+    b._cell(t.rows[1].cells[0], "{%tr for a in answers %}", style=ANNEX_STYLE)
+    b._cell(t.rows[2].cells[0], "{%tr if a.group_heading %}", style=ANNEX_STYLE)
+    head = t.rows[3].cells[0].merge(t.rows[3].cells[2])
+    b._cell(head, "{{ a.group_heading }}", bold=True, style=ANNEX_STYLE)
     head.paragraphs[0].paragraph_format.keep_with_next = True
     _shade(head, SECTION_FILL)
-    b._cell(t.rows[3].cells[0], "{%tr for a in s.items %}", style=ANNEX_STYLE)
+    b._cell(t.rows[4].cells[0], "{%tr endif %}", style=ANNEX_STYLE)
     for i, text in enumerate(
         ("{{ a.label }}", "{%p for para in a.paragraphs %}\n{{ para }}\n{%p endfor %}", "{{ a.cell }}")
     ):
-        b._cell(t.rows[4].cells[i], text, style=ANNEX_STYLE)
-    b._cell(t.rows[5].cells[0], "{%tr endfor %}", style=ANNEX_STYLE)
+        b._cell(t.rows[5].cells[i], text, style=ANNEX_STYLE)
     b._cell(t.rows[6].cells[0], "{%tr endfor %}", style=ANNEX_STYLE)
     _widths(t, (68, 86, 16))
 
@@ -588,6 +600,7 @@ def versions_annex(b: Builder) -> None:
             ("Intakeark (input)", "{{ doc.source_file }}, SHA-256 {{ versions.input_sha256 }}"),
         ],
         (45, 125),
+        style=ANNEX_STYLE,
     )
     b.p(
         "Hele vurderingen (svar, konklusioner og versioner) er indlejret i dokumentet som maskinlæsbar "
@@ -600,7 +613,6 @@ def build() -> bytes:
     b = Builder()
     header_footer(b)
     cover(b)
-    doc_info(b)
     summary(b)
     system(b)
     ai_act(b)

@@ -191,19 +191,6 @@ def _sha_file(path: Path | None) -> str | None:
     return file_sha256(Path(path))
 
 
-def _default_template() -> Path | None:
-    try:
-        import pipeline.render as render
-    except ImportError:  # pragma: no cover - the render stage is missing
-        return None
-    for name in ("DEFAULT_TEMPLATE", "TEMPLATE_PATH", "BUNDLED_TEMPLATE"):
-        value = getattr(render, name, None)
-        if value:
-            return Path(value)
-    fn = getattr(render, "default_template", None)
-    return Path(fn()) if callable(fn) else None
-
-
 def current_versions(options: RunOptions, config: Any) -> dict[str, Any]:
     """What a report depends on besides its input: tool, catalogues, template, configuration, options.
 
@@ -215,7 +202,9 @@ def current_versions(options: RunOptions, config: Any) -> dict[str, Any]:
 
     qc = load_questions()
     cc = load_criteria(tuple(options.criteria_dirs))
-    template = options.template or getattr(config, "skabelon", None) or _default_template()
+    from pipeline.render import default_template
+
+    template = options.template or getattr(config, "skabelon", None) or default_template()
     cfg_dump = config.model_dump_json() if hasattr(config, "model_dump_json") else repr(config)
     return {
         "tool": __version__,
@@ -396,14 +385,9 @@ def _warm(options: RunOptions) -> Any:
 
         load_criteria(tuple(options.criteria_dirs))
     with contextlib.suppress(Exception):
-        import pipeline.render as render
+        from pipeline.render import prepare_template
 
-        template = options.template or config.skabelon
-        for name in ("warm_up", "prepare_template", "warm"):
-            fn = getattr(render, name, None)
-            if callable(fn):
-                fn(template) if template else fn()
-                break
+        prepare_template(options.template or config.skabelon)
     return config
 
 

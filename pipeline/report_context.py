@@ -213,15 +213,12 @@ class AnswerItem(_Ctx):
     location: str = Field(description="Ark og celle, fx \"'2 System'!C7\".")
     sheet: str = Field(description="Arket i intakearket, fx '2 System'; tom tekst når svaret ikke står i arket.")
     cell: str = Field(description="Cellen i arket, fx 'C7'; '(ikke i arket)' når svaret ikke står i arket.")
+    group_heading: str = Field(
+        description="I bilag 1: overskrift for arket, fx \"Ark '2 Systemet': Systemet\", på det første svar fra "
+        "hvert ark; ellers tom tekst (svarene står pr. ark)."
+    )
 
 
-class AnswerSection(_Ctx):
-    """The answers of one sheet (section) of the intake workbook (annex 1, grouped)."""
-
-    title: str = Field(description="Afsnittets titel, fx 'Systemet'.")
-    sheet: str = Field(description="Arkets navn, fx '2 Systemet'.")
-    heading: str = Field(description="Overskrift til gruppen, fx \"Ark '2 Systemet': Systemet\".")
-    items: list[AnswerItem] = Field(description="Svarene i afsnittet, i arkets rækkefølge.")
 
 
 class Finding(_Ctx):
@@ -332,6 +329,7 @@ class FriaSection(_Ctx):
     reasons: list[str] = Field(description="Begrundelser.")
     registration: str = Field(description="Sætning om registrering (artikel 49, stk. 3).")
     parts: list[Part] = Field(description="Artikel 27, stk. 1, litra a–f.")
+    other_findings: list[Finding] = Field(description="Vurderinger om grundlæggende rettigheder, der ikke hører til ét bestemt litra.")
 
 
 class RiskRow(_Ctx):
@@ -422,8 +420,7 @@ class ReportContext(_Ctx):
     actions: list[ActionRow] = Field(description="Handlingsplan.")
     no_actions_text: str = Field(description="Sætning, når der ingen handlinger er.")
     approval: Approval = Field(description="Godkendelse.")
-    answers: list[AnswerItem] = Field(description="Bilag: alle svar.")
-    answer_sections: list[AnswerSection] = Field(description="Bilag: alle svar grupperet pr. ark (afsnit).")
+    answers: list[AnswerItem] = Field(description="Bilag: alle svar, pr. ark (se group_heading).")
     criteria: list[Finding] = Field(description="Bilag: alle kriterier med status og sporbarhed.")
     versions: VersionInfo = Field(description="Bilag: versioner og kontrolsummer.")
 
@@ -605,19 +602,22 @@ def _answer_item(assessment: Assessment, qid: str, qs: _Questions) -> AnswerItem
         location=f"'{one_line(loc.sheet)}'!{one_line(loc.cell)}" if loc else "(ikke i arket)",
         sheet=one_line(loc.sheet) if loc else "",
         cell=one_line(loc.cell) if loc else "(ikke i arket)",
+        group_heading="",
     )
 
 
-def _answer_sections(items: Sequence[AnswerItem]) -> list[AnswerSection]:
-    """Answers grouped by sheet (first appearance order); answers outside the workbook come last."""
-    groups: dict[tuple[str, str], list[AnswerItem]] = {}
+def _grouped(items: Sequence[AnswerItem]) -> list[AnswerItem]:
+    """Answers grouped by sheet (sheets in order of first appearance; answers outside the workbook last),
+    with ``group_heading`` set on the first answer of each group."""
+    groups: dict[str, list[AnswerItem]] = {}
     for item in items:
-        groups.setdefault((item.sheet, item.section if not item.sheet else ""), []).append(item)
-    out = []
-    for (sheet, _), members in sorted(groups.items(), key=lambda kv: kv[0][0] == ""):
+        groups.setdefault(item.sheet, []).append(item)
+    out: list[AnswerItem] = []
+    for sheet, members in sorted(groups.items(), key=lambda kv: kv[0] == ""):
         title = members[0].section
-        heading = f"Ark '{sheet}': {title}" if sheet else f"Ikke i arket: {title}"
-        out.append(AnswerSection(title=title, sheet=sheet, heading=heading, items=members))
+        heading = f"Ark '{sheet}': {title}" if sheet else "Svar, der ikke står i intakearket"
+        out.append(members[0].model_copy(update={"group_heading": heading}))
+        out.extend(members[1:])
     return out
 
 
@@ -643,8 +643,10 @@ def _role_paragraphs(assessment: Assessment, role: str, qs: _Questions) -> list[
 
 # Trace values the report leaves out (they stay in 'aivurdering explain' and in the embedded twin).
 OMITTED_TRACE_VALUES = frozenset({NOT_ANSWERED, "(ikke relevant for dette system)", ""})
-SHORT_LABEL = 48  # characters of a question label in the annex trace
-SHORT_VALUE = 60  # characters of an answer in the annex trace
+SHORT_LABEL = 42  # characters of a question label in the annex trace
+SHORT_VALUE = 48  # characters of an answer in the annex trace
+# Hints and examples in parentheses ("(vælg alle, der passer)", "(fx …)") that the annex trace leaves out.
+_HINTS = re.compile(r"\s*\((?:vælg|fx |f\.eks\.|eksempelvis)[^()]*\)", re.IGNORECASE)
 
 
 def shorten(text: str, limit: int) -> str:
@@ -666,8 +668,8 @@ def _trace_short(items: Sequence[TraceItem]) -> str:
     out: list[str] = []
     sheet = None
     for t in items:
-        label = shorten(one_line(t.label).rstrip("?:"), SHORT_LABEL)
-        value = shorten(one_line(t.value), SHORT_VALUE)
+        label = shorten(_HINTS.sub("", one_line(t.label)).rstrip("?: "), SHORT_LABEL)
+        value = shorten(_HINTS.sub("", one_line(t.value)), SHORT_VALUE)
         if t.sheet and t.cell:
             where = one_line(t.cell) if t.sheet == sheet else f"'{one_line(t.sheet)}'!{one_line(t.cell)}"
             sheet = t.sheet
@@ -874,6 +876,7 @@ def _gdpr(a: Assessment, qs: _Questions, risks: list[RiskRow], acts: dict[str, s
             texts = [" ".join(answer_paragraphs(q, a.intake.answers[q], qs)) for q in (choice_q, law_q) if q in a.intake.answers]
             bases.append(PhaseBasis(phase=phase, basis=" – ".join(texts)))
     reasons = [one_line(r) for r in d.reasons]
+    wp248_reasons = " ".join(r for r in reasons if "WP248" in r)  # a reason that already lists the criteria
     applies = d.personal_data is not False
     personal = {True: "Ja", False: "Nej", None: NOT_ANSWERED}[d.personal_data]
     done = {"ja": "Konsekvensanalysen er gennemført.", "igang": "Konsekvensanalysen er i gang.",
@@ -889,7 +892,7 @@ def _gdpr(a: Assessment, qs: _Questions, risks: list[RiskRow], acts: dict[str, s
         triage_result=one_line(d.result_label),
         triage_reasons=reasons,
         art_35_3=[_ref(r) for r in d.art_35_3 if not any(x.lower().startswith(one_line(r.text).lower()) for x in reasons)],
-        wp248_criteria=[one_line(x) for x in d.wp248_criteria if one_line(x) not in " ".join(reasons)],
+        wp248_criteria=[one_line(x) for x in d.wp248_criteria if one_line(x) not in wp248_reasons],
         datatilsynet_items=[
             one_line(x) for x in d.datatilsynet_items if one_line(x).split(":")[0] not in {r.split(":")[0] for r in reasons}
         ],
@@ -909,6 +912,7 @@ def _fria(a: Assessment, qs: _Questions, acts: dict[str, str]) -> FriaSection:
     f = a.fria
     fria_criteria = [c for c in a.criteria if c.family == "fria" and c.status != "ikke_relevant"]
     parts = []
+    lettered = {c.id for c in fria_criteria if _letter_of(c.references, "AIA27(1)")}
     for letter, title in FRIA_PARTS:
         mine = [_finding(c, acts) for c in fria_criteria if letter in _letter_of(c.references, "AIA27(1)")]
         covered = f.coverage.get(letter, False)
@@ -931,6 +935,7 @@ def _fria(a: Assessment, qs: _Questions, acts: dict[str, str]) -> FriaSection:
             else "Anvendelsen skal ikke registreres i EU-databasen."
         ),
         parts=parts,
+        other_findings=[_finding(c, acts) for c in fria_criteria if c.id not in lettered],
     )
 
 
@@ -1108,8 +1113,7 @@ def build_context(assessment: Assessment, *, catalogue: Any | None = None) -> Re
             approver=", ".join(x for x in (_role(a, "approver", qs), _role(a, "approver_title", qs)) if x) or NOT_ANSWERED,
             date=approval_date or NOT_ANSWERED,
         ),
-        answers=answers,
-        answer_sections=_answer_sections(answers),
+        answers=_grouped(answers),
         criteria=[_finding(c, acts) for c in a.criteria],
         versions=_versions(a),
     )

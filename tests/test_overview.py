@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from pipeline.cli import cli
@@ -173,3 +175,12 @@ def test_overview_cli_writes_file_and_explains_missing_results(tmp_path: Path) -
 
     res = runner.invoke(cli, ["overview", str(out), "-o", str(tmp_path / "x.csv")])
     assert res.exit_code == 1 and ".xlsx" in res.output
+
+
+@given(st.text())
+def test_safe_text_never_starts_a_formula_and_has_no_control_characters(raw: str) -> None:
+    text = safe_text(raw)
+    assert text.lstrip()[:1] not in set("=+-@\uff1d\uff0b\uff0d\uff20")
+    assert not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
+    if raw and raw.lstrip()[:1] in set("=+-@") and raw.isprintable():
+        assert text == "'" + raw  # printable values keep their text, only the apostrophe is added

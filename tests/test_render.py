@@ -435,3 +435,139 @@ def test_heat_map_follows_the_assessments_risk_scale() -> None:
     everything_low = [["lav"] * 4 for _ in range(4)]
     assert cell_level(4, 4, everything_low) == "lav"
     assert cell_level(2, 3) == "middel" and cell_level(3, 3) == "hoej" and cell_level(3, 4) == "kritisk"
+
+
+# -- compact report (follow-up to issue 5): traces, annexes, cross-references -----------------------
+
+from pipeline.models import TraceItem  # noqa: E402
+from pipeline.report_context import SHORT_LABEL, SHORT_VALUE, shorten  # noqa: E402
+
+
+def _with_trace(a: Assessment, index: int, trace: list[TraceItem]) -> Assessment:
+    criteria = list(a.criteria)
+    criteria[index] = criteria[index].model_copy(update={"trace": trace})
+    return a.model_copy(update={"criteria": criteria})
+
+
+def test_traces_show_only_existing_answers() -> None:
+    trace = [
+        TraceItem(question_id="q1", label="Teknik", sheet="2 Systemet", cell="D14", value="Maskinlæring"),
+        TraceItem(question_id="q2", label="Ubesvaret spørgsmål", sheet="2 Systemet", cell="D15", value="(ikke besvaret)"),
+        TraceItem(question_id="q3", label="Irrelevant spørgsmål", sheet="3 Brug", cell="D4",
+                  value="(ikke relevant for dette system)"),
+        TraceItem(question_id="q4", label="Formål", sheet="2 Systemet", cell="D20", value="Kontrol"),
+    ]
+    a = _with_trace(fx.high_risk(), 0, trace)
+    f = build_context(a).criteria[0]
+    for text in (f.trace, f.trace_short):
+        assert "Ubesvaret" not in text and "Irrelevant" not in text and "(ikke" not in text
+        assert "Maskinlæring" in text and "Kontrol" in text
+    assert f.trace_short == "'2 Systemet'!D14 Teknik = Maskinlæring; D20 Formål = Kontrol"
+    annex = [p for p in paragraph_texts(xml(render.render_docx(a), "word/document.xml")) if p.startswith("Bygger på:")]
+    assert "Bygger på: '2 Systemet'!D14 Teknik = Maskinlæring; D20 Formål = Kontrol" in annex
+    # a criterion whose answers are all missing says so instead of listing them
+    b = _with_trace(fx.high_risk(), 0, trace[1:3])
+    assert build_context(b).criteria[0].trace_short == "(ingen svar)"
+
+
+def test_short_trace_names_each_sheet_once_per_run_and_shortens_long_text() -> None:
+    label = "Får de medarbejdere, der bruger systemet, oplæring i dets muligheder og begrænsninger? (vælg én)"
+    value = "Maskinlæring (fx klassifikation, regression, gradient boosting) " + "og meget mere tekst " * 5
+    trace = [
+        TraceItem(question_id="a", label="Teknik", sheet="2 Systemet", cell="D14", value=value),
+        TraceItem(question_id="b", label=label, sheet="7 Tilsyn", cell="D9", value="Planlagt"),
+        TraceItem(question_id="c", label="Formål", sheet="2 Systemet", cell="D20", value="Kontrol"),
+    ]
+    short = build_context(_with_trace(fx.high_risk(), 0, trace)).criteria[0].trace_short
+    items = short.split("; ")
+    assert items[0].startswith("'2 Systemet'!D14 Teknik = Maskinlæring og meget")
+    assert items[0].endswith("…") and "(fx" not in items[0]
+    assert items[1].startswith("'7 Tilsyn'!D9 Får de medarbejdere") and "(vælg" not in items[1]
+    assert items[2] == "'2 Systemet'!D20 Formål = Kontrol"  # the sheet changed back, so it is named again
+    for text, limit in ((label, SHORT_LABEL), (value, SHORT_VALUE)):
+        cut = shorten(text, limit)
+        assert len(cut) <= limit and cut.endswith("…") and text.startswith(cut[:-1])
+    assert shorten("kort", 10) == "kort"
+
+
+def _annex_table(data: bytes) -> etree._Element:
+    body = xml(data, "word/document.xml")
+    for tbl in body.iter(f"{{{W}}}tbl"):
+        first = ["".join(t.text or "" for t in tc.iter(f"{{{W}}}t")) for tc in tbl.find(f"{{{W}}}tr").iter(f"{{{W}}}tc")]
+        if first == ["Spørgsmål", "Svar", "Celle"]:
+            return tbl
+    raise AssertionError("bilag 1 mangler")
+
+
+def test_annex_1_is_grouped_by_sheet_with_unambiguous_cells(cases: dict[str, Assessment], reports: dict[str, bytes]) -> None:
+    name = "s2-kontrolmodel-enkeltydelser" if "s2-kontrolmodel-enkeltydelser" in cases else "hoejrisiko"
+    a = cases[name]
+    answers = build_context(a).answers
+    sheets = {a.intake.locations[q].sheet for q in a.intake.answers if q in a.intake.locations}
+    headings = [x.group_heading for x in answers if x.group_heading]
+    assert sorted(headings) == sorted(f"Ark '{s}': " + next(x.section for x in answers if x.sheet == s) for s in sheets)
+    # every answer sits under the heading of its own sheet, and its cell is on that sheet
+    current = ""
+    for item in answers:
+        current = item.sheet if item.group_heading else current
+        assert item.sheet == current
+        loc = a.intake.locations.get(item.question_id)
+        assert item.cell == (loc.cell if loc else "(ikke i arket)")
+    rows = _annex_table(reports[name]).findall(f"{{{W}}}tr")
+    merged = [r for r in rows if r.find(f".//{{{W}}}gridSpan") is not None]
+    assert ["".join(t.text or "" for t in r.iter(f"{{{W}}}t")) for r in merged] == headings
+    cells = ["".join(t.text or "" for t in tc.iter(f"{{{W}}}t")) for r in rows[1:] if r not in merged for tc in r.findall(f"{{{W}}}tc")[2:]]
+    assert len(cells) == len(answers)
+    assert all(re.fullmatch(r"[A-Z]{1,3}[0-9]+|\(ikke i arket\)", c) for c in cells), cells
+    header = ["".join(t.text or "" for t in tc.iter(f"{{{W}}}t")) for tc in rows[0].findall(f"{{{W}}}tc")]
+    assert header == ["Spørgsmål", "Svar", "Celle"]  # no repeated section column
+
+
+def test_annexes_use_the_named_small_style(reports: dict[str, bytes]) -> None:
+    from docx import Document as _Doc
+    from docx.shared import Pt
+
+    styles = _Doc(str(render.default_template())).styles
+    assert styles["Bilagstekst"].font.size <= Pt(8.5)
+    assert styles["Bilagsoverskrift"].font.bold and styles["Bilagsoverskrift"].base_style.name == "Bilagstekst"
+    body = xml(reports["hoejrisiko"], "word/document.xml")
+    ids = {s.style_id for s in styles if s.name in ("Bilagstekst", "Bilagsoverskrift")}
+    for p in body.iter(f"{{{W}}}p"):
+        text = "".join(t.text or "" for t in p.iter(f"{{{W}}}t"))
+        if text.startswith(("Bygger på:", "aia_high_risk_annex_iii · ")):
+            style = p.find(f"{{{W}}}pPr/{{{W}}}pStyle")
+            assert style is not None and style.get(f"{{{W}}}val") in ids, text
+
+
+def test_findings_refer_to_the_action_plan_instead_of_repeating_it(cases: dict[str, Assessment]) -> None:
+    a = cases.get("s2-kontrolmodel-enkeltydelser") or fx.high_risk()
+    ctx = build_context(a)
+    numbered = {x.criterion_id: str(n) for n, x in reversed(list(enumerate(a.actions, start=1))) if x.criterion_id}
+    for f in ctx.criteria:
+        assert f.action == numbered.get(f.id, "")
+    # every relevant criterion is shown in its section of the body
+    findings = ctx.ai_act.findings + ctx.gdpr.other_findings + ctx.fria.other_findings
+    findings += [f for part in ctx.gdpr.parts + ctx.fria.parts for f in part.findings]
+    for sec in (ctx.admin_law, ctx.technical, ctx.security, ctx.procurement, ctx.governance):
+        findings += sec.findings
+    assert sorted(f.id for f in findings) == sorted(f.id for f in ctx.criteria if f.status_code != "ikke_relevant")
+    assert any(f.action for f in findings)
+    text = all_text(render.render_docx(a))
+    for f in findings:
+        if f.action:
+            row = ctx.actions[int(f.action) - 1]
+            assert f"se handling nr. {f.action} i handlingsplanen" in text
+            assert f"{row.title}: {row.description}" in text  # the recommendation is in the action plan
+        elif f.recommendation:
+            assert f"Anbefaling: {f.recommendation}" in text
+
+
+def test_wp248_list_is_not_repeated_when_a_reason_lists_it() -> None:
+    a = fx.high_risk()
+    reason = "2 af de ni kriterier i WP248 er opfyldt: evaluering eller scoring og sårbare registrerede."
+    dpia = a.dpia.model_copy(update={
+        "reasons": [reason, "Behandling i stort omfang."],
+        "wp248_criteria": ["evaluering eller scoring", "sårbare registrerede", "Behandling i stort omfang"],
+    })
+    g = build_context(a.model_copy(update={"dpia": dpia})).gdpr
+    assert g.wp248_criteria == ["Behandling i stort omfang"]  # only a reason naming WP248 counts

