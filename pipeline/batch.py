@@ -592,9 +592,9 @@ class _Pool:
 
 def _written_by_this_batch(result: ItemResult, started: float) -> bool:
     """Whether ``result`` failed only because a package written since ``started`` exists."""
-    if result.exit_code != EXIT_OUTPUT_EXISTS or not result.error:
+    if result.exit_code != EXIT_OUTPUT_EXISTS or not result.existing_path:
         return False
-    target = Path(result.error.split(" findes allerede", 1)[0])  # OutputExistsError's message
+    target = Path(result.existing_path)
     try:
         return target.stat().st_mtime >= started - 1.0
     except OSError:
@@ -739,9 +739,9 @@ def _check_collisions(result: BatchResult) -> None:
             owner.setdefault(folder, item.key)
     for item in result.items:
         res = item.result
-        if res is None or res.exit_code != EXIT_OUTPUT_EXISTS or not res.error:
+        if res is None or res.exit_code != EXIT_OUTPUT_EXISTS or not res.existing_path:
             continue
-        target = Path(res.error.split(" findes allerede", 1)[0]).resolve()
+        target = Path(res.existing_path).resolve()
         if target in owner and owner[target] != item.key:
             res.error = (f"Pakken {target.name} er allerede skrevet for {owner[target]} i denne kørsel: de to "
                          "intakeark har samme sagsnummer, titel og version. Ret et af arkene.")

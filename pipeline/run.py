@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.errors import InputFileError, IntakeInvalid, PipelineError, exit_code_for
+from pipeline.errors import InputFileError, IntakeInvalid, OutputExistsError, PipelineError, exit_code_for
 from pipeline.models import Assessment, Issue
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -98,6 +98,7 @@ class ItemResult(BaseModel):
     pdf_path: Path | None = None
     error: str | None = None  # Danish message when status is "failed" (or "invalid")
     exit_code: int = 0  # pipeline.errors exit code for this item (0 when ok/skipped)
+    existing_path: str | None = None  # the output that already existed (OutputExistsError.path)
     package: Any = None  # pipeline.journal.PackageResult (for add_pdf_renditions); not serialised
     versions: dict[str, str | None] = Field(default_factory=dict)  # tool/catalogue/template versions
 
@@ -193,6 +194,8 @@ def process_file(
     except PipelineError as exc:
         result.status = "invalid" if isinstance(exc, InputFileError) else "failed"
         result.error = str(exc)
+        if isinstance(exc, OutputExistsError):
+            result.existing_path = exc.path
         result.exit_code = exit_code_for(exc)
         if raise_errors:
             raise

@@ -45,7 +45,8 @@ def fake_process(path: Path, options: RunOptions, config: object) -> ItemResult:
     folder = options.out_dir / name  # a package folder, published in one step like pipeline.journal
     if folder.exists() and not options.force:
         raise_exists = ItemResult(input_path=path, input_sha256=sha, status="failed", exit_code=4,
-                                  error=f"{folder} findes allerede og overskrives ikke.")
+                                  error=f"{folder} findes allerede og overskrives ikke.",
+                                  existing_path=str(folder))
         return raise_exists
     with staged_dir(folder) as stage:
         (stage / f"{name}.docx").write_bytes(b"docx:" + data)
