@@ -36,7 +36,9 @@ fi
 stamp="$VENV/.installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[test]'
+  # (filter pip's warnings about index locations configured on some build machines but absent)
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[test]' 2>&1 \
+    | { grep -v "is ignored: it is neither a file nor a directory" || true; }
   touch "$stamp"
 fi
 
