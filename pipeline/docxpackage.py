@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import io
 import re
-import struct
 import zipfile
-import zlib
 from collections.abc import Iterable
 
 from lxml import etree
 
+from pipeline import ziputil
 from pipeline.errors import CatalogueError
 from pipeline.metadata import CoreProperties
 
@@ -263,57 +262,22 @@ def finalize_docx(data: bytes, props: CoreProperties, *, source: str = "dokument
             + " Ret Word-skabelonen (se docs/journaling.md).",
             path=source,
         )
-    return _rezip(data, infos, changed)
+    return _rezip(data, changed)
 
 
-def _dos(date_time: tuple[int, int, int, int, int, int]) -> tuple[int, int]:
-    y, mo, d, h, mi, sec = date_time
-    return (h << 11) | (mi << 5) | (sec // 2), ((max(y, 1980) - 1980) << 9) | (mo << 5) | d
-
-
-def _rezip(data: bytes, infos: list[zipfile.ZipInfo], changed: dict[str, bytes]) -> bytes:
+def _rezip(data: bytes, changed: dict[str, bytes]) -> bytes:
     """Rebuild the zip: changed parts deflated anew, all others copied raw; same order and dates."""
-    out = io.BytesIO()
-    central: list[bytes] = []
-    entries: list[tuple[str, tuple[int, int, int, int, int, int], bytes | None]] = [
-        (i.filename, i.date_time, None) for i in infos
+    try:
+        entries = ziputil.raw_entries(data)
+    except ValueError as exc:
+        raise CatalogueError("Word-dokumentet er krypteret.") from exc
+    known = {e.name for e in entries}
+    out = [
+        ziputil.entry(e.name, changed[e.name], date_time=e.date_time) if e.name in changed else e
+        for e in entries
     ]
-    known = {i.filename for i in infos}
-    entries += [(n, (1980, 1, 1, 0, 0, 0), None) for n in changed if n not in known]
-    by_name = {i.filename: i for i in infos}
-    for name, date_time, _ in entries:
-        fname = name.encode("utf-8")
-        if name in changed:
-            raw_data = changed[name]
-            comp = zlib.compressobj(6, zlib.DEFLATED, -15)
-            payload = comp.compress(raw_data) + comp.flush()
-            crc, size, method = zlib.crc32(raw_data), len(raw_data), zipfile.ZIP_DEFLATED
-        else:
-            info = by_name[name]
-            if info.flag_bits & 0x1:
-                raise CatalogueError("Word-dokumentet er krypteret.")
-            off = info.header_offset
-            name_len, extra_len = struct.unpack("<HH", data[off + 26 : off + 30])
-            start = off + 30 + name_len + extra_len
-            payload = data[start : start + info.compress_size]
-            crc, size, method = info.CRC, info.file_size, info.compress_type
-        dos_time, dos_date = _dos(date_time)
-        offset = out.tell()
-        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0x0800, method, dos_time, dos_date, crc,
-                              len(payload), size, len(fname), 0))
-        out.write(fname)
-        out.write(payload)
-        central.append(
-            struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0x0800, method, dos_time, dos_date, crc,
-                        len(payload), size, len(fname), 0, 0, 0, 0, 0, offset)
-            + fname
-        )
-    cd_start = out.tell()
-    for entry in central:
-        out.write(entry)
-    cd_size = out.tell() - cd_start
-    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), cd_size, cd_start, 0))
-    return out.getvalue()
+    out += [ziputil.entry(n, b) for n, b in changed.items() if n not in known]
+    return ziputil.write_zip(out)
 
 
 def read_core_properties(data: bytes) -> dict[str, str]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from docxtpl import DocxTemplate
 from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from pipeline import docx_twin
+from pipeline import docx_twin, ziputil
 from pipeline.errors import CatalogueError
 from pipeline.models import Assessment
 from pipeline.report_context import ReportContext, build_context, one_line
@@ -366,18 +365,14 @@ _FAST_PARTS = ("word/document", "word/header", "word/footer", "word/footnotes", 
 
 def _deflate(data: bytes, name: str = "") -> bytes:
     """Raw deflate; parts rendered per document use a faster level (a function of the name only)."""
-    c = zlib.compressobj(1 if name.startswith(_FAST_PARTS) else 6, zlib.DEFLATED, -15)
-    return c.compress(data) + c.flush()
+    return ziputil.deflate(data, 1 if name.startswith(_FAST_PARTS) else 6)
 
 
 def write_zip(parts: dict[str, bytes], compressed: dict[str, tuple[bytes, int, bytes]]) -> bytes:
-    """A minimal deterministic zip writer (deflate, fixed time, stable order, reuse of compressed parts)."""
+    """Deterministic zip (fixed time, stable order) re-using the template's compressed parts."""
     first = [n for n in ("[Content_Types].xml", "_rels/.rels") if n in parts]
     order = first + sorted(n for n in parts if n not in first)
-    dos_time = (ZIP_TIME[3] << 11) | (ZIP_TIME[4] << 5) | (ZIP_TIME[5] // 2)
-    dos_date = ((ZIP_TIME[0] - 1980) << 9) | (ZIP_TIME[1] << 5) | ZIP_TIME[2]
-    out = io.BytesIO()
-    central = []
+    entries = []
     for name in order:
         data = parts[name]
         cached = compressed.get(name)
@@ -385,23 +380,8 @@ def write_zip(parts: dict[str, bytes], compressed: dict[str, tuple[bytes, int, b
             crc, deflated = cached[1], cached[2]
         else:
             crc, deflated = zlib.crc32(data), _deflate(data, name)
-        fname = name.encode("utf-8")
-        offset = out.tell()
-        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0x0800, 8, dos_time, dos_date, crc,
-                              len(deflated), len(data), len(fname), 0))
-        out.write(fname)
-        out.write(deflated)
-        central.append(
-            struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0x0800, 8, dos_time, dos_date, crc,
-                        len(deflated), len(data), len(fname), 0, 0, 0, 0, 0, offset)
-            + fname
-        )
-    cd_start = out.tell()
-    for entry in central:
-        out.write(entry)
-    cd_size = out.tell() - cd_start
-    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), cd_size, cd_start, 0))
-    return out.getvalue()
+        entries.append(ziputil.ZipEntry(name, deflated, crc, len(data), date_time=ZIP_TIME))
+    return ziputil.write_zip(entries)
 
 
 def undeclared_variables(p: PreparedTemplate) -> set[str]:
