@@ -32,6 +32,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from pipeline.errors import UserError
+from pipeline.labels import LEVEL_LABELS
 from pipeline.run import ItemSummary
 from pipeline.safeio import atomic_write_bytes
 
@@ -73,7 +74,7 @@ DPIA_RESULTS = {
     "afklaring": "Kræver afklaring",
 }
 DPIA_DONE = {"ja": "Ja", "igang": "I gang", "nej": "Nej"}
-LEVELS = {"lav": "Lav", "middel": "Middel", "hoej": "Høj", "kritisk": "Kritisk"}
+LEVELS = LEVEL_LABELS
 OVERALL = {
     "forbudt": "Må ikke anvendes",
     "ikke_klar": "Ikke klar",

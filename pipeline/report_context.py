@@ -23,6 +23,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline import __version__
+from pipeline.labels import LEVEL_LABELS, STATUS_LABELS
 from pipeline.models import (
     Action,
     Assessment,
@@ -49,14 +50,6 @@ UNCERTAIN_MARK = "⚠"
 # XML 1.0 allows #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
-STATUS_LABELS = {
-    "opfyldt": "Opfyldt",
-    "delvist_opfyldt": "Delvist opfyldt",
-    "ikke_opfyldt": "Ikke opfyldt",
-    "ikke_relevant": "Ikke relevant",
-    "kraever_afklaring": "Kræver afklaring",
-}
-LEVEL_LABELS = {"lav": "Lav", "middel": "Middel", "hoej": "Høj", "kritisk": "Kritisk"}
 FAMILY_LABELS = {
     "ai_act": "AI-forordningen",
     "gdpr": "Databeskyttelse",

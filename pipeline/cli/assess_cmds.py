@@ -11,15 +11,10 @@ from typing import Any
 import click
 
 from pipeline.errors import IntakeInvalid, UserError
+from pipeline.labels import STATUS_LABELS
 from pipeline.models import Assessment
 
-_STATUS_DA = {
-    "opfyldt": "Opfyldt",
-    "delvist_opfyldt": "Delvist opfyldt",
-    "ikke_opfyldt": "Ikke opfyldt",
-    "ikke_relevant": "Ikke relevant",
-    "kraever_afklaring": "Kræver afklaring",
-}
+_STATUS_DA = STATUS_LABELS
 _OVERALL_DA = {
     "forbudt": "Forbudt: må ikke købes eller bruges",
     "ikke_klar": "Ikke klar til brug",
