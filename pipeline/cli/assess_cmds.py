@@ -13,6 +13,7 @@ import click
 from pipeline.errors import IntakeInvalid, UserError
 from pipeline.labels import STATUS_LABELS
 from pipeline.models import Assessment
+from pipeline.textfmt import number_da
 
 _STATUS_DA = STATUS_LABELS
 _OVERALL_DA = {
@@ -112,7 +113,7 @@ def _text(a: Assessment, ms: float) -> str:
         lines += ["", "Opfølgning:"] + [f"  - {f}" for f in a.follow_ups]
     if a.uncertainties:
         lines += ["", "Usikre forhold (⚠):"] + [f"  - {u}" for u in a.uncertainties]
-    lines += ["", f"Vurderingen tog {ms:.1f} ms (kriteriekatalog {a.versions.criteria_catalogue})."]
+    lines += ["", f"Vurderingen tog {number_da(ms, 1)} ms (kriteriekatalog {a.versions.criteria_catalogue})."]
     return "\n".join(lines)
 
 
