@@ -471,8 +471,8 @@ class _Stop:
 
 
 def _start_forkserver() -> None:
-    """Start the fork server with SIGTERM ignored (inherited), so a SIGTERM to the whole process group
-    cannot kill it under the workers; the parent still receives the signal and stops cleanly."""
+    """Start the fork server with SIGTERM and SIGINT ignored (inherited), so a signal to the whole process
+    group cannot kill it under the workers; the parent still receives the signal and stops cleanly."""
     if _START_METHOD != "forkserver":  # pragma: no cover - Windows
         return
     from multiprocessing import forkserver
@@ -481,11 +481,15 @@ def _start_forkserver() -> None:
         mp.get_context("forkserver").set_forkserver_preload(["pipeline.batch_warm"])
     if threading.current_thread() is not threading.main_thread():
         return
-    old = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # SIGINT too: the fork server only starts ignoring Ctrl-C after its preload (``batch_warm``, about
+    # a second), so a Ctrl-C to the process group during that second killed it and the batch ended
+    # with an internal error (EOFError) instead of stopping cleanly. SIG_IGN survives the exec.
+    old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         forkserver.ensure_running()
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def _crash_result(task: _Task) -> ItemResult:
@@ -715,7 +719,7 @@ def run_batch(
                                                     note="Ikke behandlet: kørslen blev afbrudt.")
             if id(item) not in done:
                 result.items.append(item)
-    _check_collisions(result)
+    _check_collisions(result, state)
     result.items.sort(key=lambda i: i.key)
     result.seconds = time.perf_counter() - started
     if write_reports:
@@ -723,12 +727,15 @@ def run_batch(
     return result
 
 
-def _check_collisions(result: BatchResult) -> None:
+def _check_collisions(result: BatchResult, state: BatchState | None = None) -> None:
     """Two inputs of one batch that give the same package (same case number, title and version)."""
     owner: dict[Path, str] = {}
     for item in sorted(result.items, key=lambda i: i.key):
         res = item.result
         if res is None:
+            # unchanged since the last run: its package is still its own
+            if state is not None and item.status == "skipped" and (docx := state.entry(item.key).get("docx")):
+                owner.setdefault(state._abs(docx).parent.resolve(), item.key)
             continue
         if res.status == "ok" and res.docx_path is not None:
             folder = res.docx_path.parent.resolve()
@@ -743,7 +750,7 @@ def _check_collisions(result: BatchResult) -> None:
             continue
         target = Path(res.existing_path).resolve()
         if target in owner and owner[target] != item.key:
-            res.error = (f"Pakken {target.name} er allerede skrevet for {owner[target]} i denne kørsel: de to "
+            res.error = (f"Pakken {target.name} er allerede skrevet for {owner[target]}: de to "
                          "intakeark har samme sagsnummer, titel og version. Ret et af arkene.")
             res.exit_code = EXIT_INVALID
             res.status = "invalid"

@@ -11,7 +11,8 @@ Exit codes (documented in ``docs/errors.md``):
 
 ====  ==========================================================================================
 0     OK.
-1     Invalid input or failed assessment: the user can fix it (``UserError`` and subclasses).
+1     Invalid input or failed assessment: the user can fix it (``UserError`` and subclasses), also a
+      file or folder the operating system refuses (``OSError``: missing folder, no permission, disk full).
 2     Usage error: unknown command, bad option (click's own convention).
 3     Configuration or catalogue error (``CatalogueError``, ``ConfigError``): fix the catalogue,
       template or ``aivurdering.toml``.
@@ -24,6 +25,7 @@ Exit codes (documented in ``docs/errors.md``):
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -48,6 +50,7 @@ __all__ = [
     "PipelineError",
     "UserError",
     "exit_code_for",
+    "os_error_message",
 ]
 
 EXIT_OK = 0
@@ -117,7 +120,7 @@ class OutputExistsError(UserError):
     def __init__(self, path: str) -> None:
         super().__init__(
             f"{path} findes allerede og overskrives ikke.",
-            hint="Brug --force for at overskrive, eller vælg en anden mappe med -o.",
+            hint="Brug --force for at overskrive, eller vælg et andet navn eller en anden mappe med -o.",
         )
         self.path = path
 
@@ -136,6 +139,26 @@ def exit_code_for(exc: BaseException) -> int:
         return EXIT_CATALOGUE
     if isinstance(exc, ExternalToolError):
         return EXIT_EXTERNAL
-    if isinstance(exc, UserError):
+    if isinstance(exc, (UserError, OSError)):
         return EXIT_INVALID
     return EXIT_INTERNAL
+
+
+_ERRNO_DA = {
+    errno.ENOENT: "mappen eller filen findes ikke",
+    errno.ENOTDIR: "en del af stien er en fil, ikke en mappe",
+    errno.EISDIR: "stien er en mappe, ikke en fil",
+    errno.EACCES: "ingen adgang (tjek rettighederne)",
+    errno.EPERM: "handlingen er ikke tilladt (tjek rettighederne)",
+    errno.EROFS: "drevet er skrivebeskyttet",
+    errno.ENOSPC: "disken er fuld",
+    errno.EEXIST: "findes allerede",
+    errno.ENAMETOOLONG: "filnavnet er for langt",
+}
+
+
+def os_error_message(exc: OSError) -> str:
+    """A Danish one-line message for a file-system error, naming the path (``OSError`` is English)."""
+    reason = _ERRNO_DA.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+    path = exc.filename if exc.filename is not None else ""
+    return f"{path}: {reason}." if path else f"{reason[:1].upper()}{reason[1:]}."

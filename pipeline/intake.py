@@ -65,6 +65,11 @@ class CellError(str):
     """An Excel error value such as ``#N/A`` or ``#REF!`` (cached result of a broken formula)."""
 
 
+class UncalculatedFormula(CellError):
+    """A formula cell without a stored result (written by a script, never recalculated); the text is the
+    formula. Excel and LibreOffice always store the result, so the answer is unknown here."""
+
+
 CellValue = str | float | bool | CellError
 
 
@@ -378,6 +383,10 @@ def _value(
         node = c.find(is_tag)
         return _rich_text(node, t_tag, r_tag, rph) if node is not None else None
     text = c.findtext(v_tag)
+    if not text and t not in ("s", "str", "inlineStr"):
+        formula = c.find(v_tag[:-1] + "f")  # same namespace as <v>
+        if formula is not None and (formula.text or "").strip():
+            return UncalculatedFormula("=" + (formula.text or "").strip())
     if text is None:
         return None
     if t == "s":

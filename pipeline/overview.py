@@ -209,6 +209,20 @@ def _link_target(report: Path, base: Path) -> str:
     return quote(Path(rel).as_posix(), safe="/")
 
 
+def is_overview_file(path: Path) -> bool:
+    """Whether ``path`` is a portfolio overview written by :func:`write_overview` (safe to regenerate)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return any(
+                n.startswith("xl/tables/") and b'displayName="Oversigt"' in zf.read(n)[:2000]
+                for n in zf.namelist()
+            )
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 def write_overview(rows: Sequence[OverviewRow], path: Path) -> Path:
     """Write ``oversigt.xlsx``: one row per AI system as a filterable Excel table."""
     wb = Workbook()

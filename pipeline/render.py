@@ -39,6 +39,10 @@ from pipeline.errors import CatalogueError
 from pipeline.models import Assessment
 from pipeline.report_context import ReportContext, build_context, one_line
 
+NOT_A_WORD_TEMPLATE = (
+    "filen er ikke en gyldig Word-skabelon (.docx). Åbn den i Word, og gem den som 'Word-dokument (.docx)'."
+)
+
 __all__ = [
     "DEFAULT_TEMPLATE",
     "default_template",
@@ -176,7 +180,7 @@ def prepare_template(path: Path | None = None) -> PreparedTemplate:
         buf = io.BytesIO()
         tpl.docx.save(buf)
     except Exception as exc:  # python-docx raises many kinds for a foreign file
-        raise CatalogueError(f"filen er ikke en gyldig Word-skabelon (.docx): {exc}", path=str(path)) from exc
+        raise CatalogueError(NOT_A_WORD_TEMPLATE, path=str(path)) from exc  # detail with --debug
     base = _zip_parts(buf.getvalue())
     check_package(base, path)
     _check_variables(tpl, path)

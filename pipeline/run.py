@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.errors import InputFileError, IntakeInvalid, OutputExistsError, PipelineError, exit_code_for
+from pipeline.errors import (
+    InputFileError,
+    IntakeInvalid,
+    OutputExistsError,
+    PipelineError,
+    exit_code_for,
+    os_error_message,
+)
 from pipeline.models import Assessment, Issue
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -199,6 +206,12 @@ def process_file(
         result.exit_code = exit_code_for(exc)
         if raise_errors:
             raise
+    except OSError as exc:  # a folder or file the system refuses (no permission, disk full): not a bug
+        if raise_errors:
+            raise
+        result.status = "failed"
+        result.error = os_error_message(exc)
+        result.exit_code = exit_code_for(exc)
     except Exception as exc:
         if raise_errors:
             raise

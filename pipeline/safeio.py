@@ -81,7 +81,10 @@ def atomic_write_bytes(path: Path, data: bytes, *, force: bool = False) -> Path:
         raise UserError(f"{folder}: mappen kan ikke oprettes ({exc.strerror}).") from exc
     if not force and path.exists():
         raise OutputExistsError(str(path))
-    tmp = _write_temp(folder, path.name, data)
+    try:
+        tmp = _write_temp(folder, path.name, data)
+    except OSError as exc:  # name the target, not the hidden temporary file
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
     try:
         if force:
             os.replace(tmp, path)

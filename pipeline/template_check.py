@@ -299,7 +299,9 @@ def check_template(path: Path) -> list[Problem]:
         tpl = DocxTemplate(io.BytesIO(data))
         tpl.init_docx()
     except Exception as exc:  # python-docx raises many kinds for a foreign file
-        raise CatalogueError(f"filen er ikke en gyldig Word-skabelon: {exc}", path=str(path)) from exc
+        from pipeline.render import NOT_A_WORD_TEMPLATE
+
+        raise CatalogueError(NOT_A_WORD_TEMPLATE, path=str(path)) from exc  # detail with --debug
     parts = template_parts(tpl)
     if not any("header" in n for n in parts):
         problems.append(Problem("missing_part", "error", "pakke", "Skabelonen har intet sidehoved (myndighed og sagsnummer skal stå der)."))

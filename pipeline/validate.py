@@ -25,7 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import InputFileError
-from pipeline.intake import CellError, CellValue, RawSheet, RawWorkbook, read_cells, split_ref
+from pipeline.intake import (
+    CellError,
+    CellValue,
+    RawSheet,
+    RawWorkbook,
+    UncalculatedFormula,
+    read_cells,
+    split_ref,
+)
 from pipeline.migrations import Migration, resolve_migration
 from pipeline.models import CellRef, Intake, Issue, SourceInfo
 from pipeline.questions import Column, Question, QuestionCatalogue, load_questions
@@ -369,6 +377,9 @@ class _Ctx:
 
 def parse_value(item: Question | Column, value: CellValue, *, date1904: bool = False) -> Any:
     """Parse one raw cell value as ``item``'s type. Raises :class:`ParseError`."""
+    if isinstance(value, UncalculatedFormula):
+        raise ParseError("formula_error", "Cellen indeholder en formel uden beregnet resultat. Skriv svaret "
+                                          "direkte i cellen (ikke som formel).")
     if isinstance(value, CellError):
         raise ParseError("formula_error", f"Cellen viser formelfejlen {value}. Skriv svaret direkte i cellen.")
     if isinstance(value, str):
@@ -786,6 +797,7 @@ def annotate_workbook(source: Path, intake: Intake, out: Path) -> Path:
     from openpyxl.utils import quote_sheetname
     from openpyxl.worksheet.hyperlink import Hyperlink
 
+    from pipeline.overview import safe_text
     from pipeline.workbook import save_atomic
 
     source, out = Path(source), Path(out)
@@ -815,8 +827,11 @@ def annotate_workbook(source: Path, intake: Intake, out: Path) -> Path:
     for i in intake.issues:
         ws.append([
             "Fejl" if i.severity == "error" else "Advarsel", i.sheet or "", i.cell or "", i.code,
-            i.question_label or i.question_id or "", i.message, i.value or "",
+            i.question_label or i.question_id or "", i.message, safe_text(i.value or ""),
         ])
+        for cell in ws[ws.max_row]:  # the user's own text: never a formula (openpyxl reads "=…" as one)
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
         if i.sheet and i.cell and i.sheet in wb.sheetnames:
             link = ws.cell(row=ws.max_row, column=3)
             link.hyperlink = Hyperlink(ref=link.coordinate, location=f"{quote_sheetname(i.sheet)}!{i.cell}")

@@ -48,8 +48,10 @@ def test_invalid_intake_exits_1_with_the_issues(tmp_path: Path) -> None:
 
 
 def test_bad_date_is_a_usage_error() -> None:
-    res = CliRunner().invoke(cli, ["evaluate", str(S2), "--assessment-date", "29-11-2026"])
-    assert res.exit_code == 2 and "ÅÅÅÅ-MM-DD" in res.output
+    # Danish day-first dates are accepted since the user review (one date parser for all commands);
+    # a date that does not exist is a usage error with a Danish hint.
+    res = CliRunner().invoke(cli, ["evaluate", str(S2), "--assessment-date", "31-02-2026"])
+    assert res.exit_code == 2 and "er ikke en dato; skriv fx 29-11-2026 eller 2026-11-29" in res.output
 
 
 def test_explain_one_criterion_prints_the_trace_with_cells() -> None:

@@ -202,5 +202,5 @@ def test_render_pdf_without_libreoffice(tmp_path: Path, workbook: Path, monkeypa
 
 
 def test_render_bad_date_is_a_usage_error(workbook: Path) -> None:
-    result = CliRunner().invoke(cli, ["render", str(workbook), "--assessment-date", "5-1-2026"])
+    result = CliRunner().invoke(cli, ["render", str(workbook), "--assessment-date", "5-13-2026"])
     assert result.exit_code == 2

@@ -23,6 +23,7 @@ from pipeline.errors import (
     PipelineError,
     UserError,
     exit_code_for,
+    os_error_message,
 )
 
 _click_da.install()
@@ -74,6 +75,14 @@ class AivGroup(click.Group):
             click.echo(f"Fejl: {exc}", err=True)
             if isinstance(exc, IntakeInvalid):
                 echo_issues(exc.issues)
+            raise click.exceptions.Exit(exit_code_for(exc)) from exc
+        except OSError as exc:
+            # A folder or file the operating system refuses (missing, no permission, disk full): the
+            # user can fix it, so a Danish message and exit code 1, never "internal error".
+            if _debug_enabled(ctx):
+                raise
+            click.echo(f"Fejl: {os_error_message(exc)}", err=True)
+            click.echo("Tjek stien, eller vælg en anden fil eller mappe (fx med -o).", err=True)
             raise click.exceptions.Exit(exit_code_for(exc)) from exc
         except Exception as exc:
             if _debug_enabled(ctx):
@@ -153,7 +162,19 @@ def _register() -> None:
 
     for module in (intake_cmds, assess_cmds, report_cmds, journal_cmds, batch_cmds):
         for command in module.COMMANDS:
+            _danish_usage(command)
             cli.add_command(command)
+
+
+def _danish_usage(command: click.Command) -> None:
+    """Danish usage lines ('Brug: aivurdering render [TILVALG] FIL'): click's metavars are fixed English."""
+    if command.options_metavar == "[OPTIONS]":
+        command.options_metavar = "[TILVALG]"
+    if isinstance(command, click.Group):
+        if command.subcommand_metavar in (None, "COMMAND [ARGS]..."):
+            command.subcommand_metavar = "KOMMANDO [ARGUMENTER]..."
+        for sub in command.commands.values():
+            _danish_usage(sub)
 
 
 _register()

@@ -41,6 +41,8 @@ DA: dict[str, str] = {
     "Could not open file {filename!r}: {message}": "Kunne ikke åbne filen {filename!r}: {message}",
     "Choose from:\n\t{choices}": "Vælg mellem:\n\t{choices}",
     "default: {default}": "standard: {default}",
+    "required": "påkrævet",
+    "(dynamic)": "(dynamisk)",
     "env var: {var}": "miljøvariabel: {var}",
     "file": "fil",
     "directory": "mappe",

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from pipeline.cli._params import DateType
 from pipeline.errors import IntakeInvalid, UserError
 from pipeline.labels import STATUS_LABELS
 from pipeline.models import Assessment
@@ -22,15 +23,6 @@ _OVERALL_DA = {
     "klar_med_forbehold": "Klar med forbehold",
     "klar": "Klar",
 }
-
-
-def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"'{value}' er ikke en dato på formen ÅÅÅÅ-MM-DD (fx 2026-11-29).") from exc
 
 
 def _assess(path: Path, criteria_dirs: tuple[Path, ...], on: dt.date | None) -> tuple[Assessment, float]:
@@ -52,13 +44,13 @@ _criteria_option = click.option(
     help="Mappe med organisationens egne kriterier (*.yaml), der tilføjer eller erstatter kriterier. Kan gentages.",
 )
 _date_option = click.option(
-    "--assessment-date", "on", callback=_parse_date, default=None, metavar="ÅÅÅÅ-MM-DD",
-    help="Vurderingsdato (standard: i dag). Afgør, om en forpligtelse 'gælder' eller 'gælder fra …'.",
+    "--assessment-date", "on", type=DateType(), default=None, metavar="DATO",
+    help="Vurderingsdato, fx 2026-11-29 eller 29-11-2026 (standard: i dag). Afgør, om en forpligtelse 'gælder' eller 'gælder fra …'.",
 )
 
 
 @click.command("evaluate")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", metavar="FIL", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Uddata som læsbar tekst eller som JSON (hele vurderingen).")
 @_criteria_option
@@ -67,7 +59,7 @@ def evaluate_cmd(file: Path, fmt: str, criteria_dirs: tuple[Path, ...], on: dt.d
     """Vurdér et udfyldt intakeark: klassifikation, konsekvensanalyse, forpligtelser og kriterier.
 
     \b
-    Example:
+    Eksempel:
       aivurdering evaluate intake.xlsx
       aivurdering evaluate intake.xlsx --format json > vurdering.json
       aivurdering evaluate intake.xlsx --assessment-date 2028-01-01 --criteria egne_kriterier/
@@ -118,7 +110,7 @@ def _text(a: Assessment, ms: float) -> str:
 
 
 @click.command("explain")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", metavar="FIL", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--criterion", "criterion_id", default=None, metavar="ID",
               help="Vis kun sporet for ét kriterium (fx gdpr.konsekvensanalyse) eller for klassifikation, "
                    "konsekvensanalyse eller grundrettighedsvurdering.")
@@ -131,7 +123,7 @@ def explain_cmd(file: Path, criterion_id: str | None, fmt: str, criteria_dirs: t
     """Vis sporet bag hver konklusion: hvilke svar (ark, celle, værdi) der førte til den.
 
     \b
-    Example:
+    Eksempel:
       aivurdering explain intake.xlsx
       aivurdering explain intake.xlsx --criterion gdpr.konsekvensanalyse
       aivurdering explain intake.xlsx --criterion klassifikation

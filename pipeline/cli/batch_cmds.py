@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from pipeline.errors import UserError
+from pipeline.cli._params import DateType
+from pipeline.errors import OutputExistsError, UserError
 from pipeline.textfmt import number_da
 
 EXIT_CODES_HELP = """\b
@@ -21,21 +22,6 @@ Afslutningskoder:
   70   intern fejl, også en arbejdsproces der stoppede uventet
   130  afbrudt (Ctrl-C/SIGTERM); intet halvt skrevet er efterladt, og en ny
        kørsel fortsætter, hvor den slap"""
-
-
-class _DateType(click.ParamType):
-    name = "dato"
-
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
-        if isinstance(value, dt.date):
-            return value
-        text = str(value).strip()
-        for fmt in ("%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y"):
-            try:
-                return dt.datetime.strptime(text, fmt).date()
-            except ValueError:
-                continue
-        self.fail(f"'{text}' er ikke en dato; skriv fx 29-11-2026 eller 2026-11-29.", param, ctx)
 
 
 def _run_options(out: Path | None, pdf: bool, force: bool, criteria: tuple[Path, ...], template: Path | None,
@@ -80,6 +66,8 @@ def _summary(result: object) -> None:
                 click.echo(f"  … og {len(errors) - 20} fejl mere (se batch-rapport.xlsx)", err=True)
     for note in result.notes:
         click.echo(note, err=True)
+    if not result.items and not result.interrupted:
+        click.echo(f"\nIngen intakeark (.xlsx) fundet i {result.root}. Er det den rigtige mappe?", err=True)
     if result.report_paths:
         click.echo(f"\nBatchrapport: {result.report_paths[0]}", err=True)
     if result.overview_path:
@@ -103,7 +91,7 @@ def _execute(root: Path, options: object, jobs: int | None) -> None:
 @click.argument("directory", metavar="MAPPE", type=click.Path(exists=True, file_okay=True, path_type=Path))
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Udmappe (standard: konfigurationens mappe, ellers ./outputs).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="ANTAL",
               help="Antal arbejdsprocesser (standard: antal kerner).")
 @click.option("--pdf", is_flag=True, help="Lav også PDF/A-udgaver (LibreOffice; én proces for hele batchen).")
 @click.option("--force", is_flag=True,
@@ -114,7 +102,7 @@ def _execute(root: Path, options: object, jobs: int | None) -> None:
               help="Organisationens egen Word-skabelon.")
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path),
               help="Konfigurationsfil (standard: ./aivurdering.toml, hvis den findes).")
-@click.option("--assessment-date", type=_DateType(), default=None,
+@click.option("--assessment-date", type=DateType(), default=None,
               help="Vurderingsdato (standard: i dag), fx 29-11-2026.")
 def batch_cmd(directory: Path, out: Path | None, jobs: int | None, pdf: bool, force: bool,
               criteria: tuple[Path, ...], template: Path | None, config: Path | None,
@@ -141,7 +129,9 @@ def batch_cmd(directory: Path, out: Path | None, jobs: int | None, pdf: bool, fo
 @click.argument("directory", metavar="MAPPE", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-o", "--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Oversigtens filnavn (standard: MAPPE/oversigt.xlsx).")
-def overview_cmd(directory: Path, out_file: Path | None) -> None:
+@click.option("--force", is_flag=True,
+              help="Overskriv filen fra -o, også hvis den ikke er en oversigt fra aivurdering.")
+def overview_cmd(directory: Path, out_file: Path | None, force: bool) -> None:
     """Lav porteføljeoversigten oversigt.xlsx over rapporterne i MAPPE.
 
     MAPPE er udmappen fra 'aivurdering batch' eller 'aivurdering render' (rapporterne findes også i
@@ -154,12 +144,14 @@ def overview_cmd(directory: Path, out_file: Path | None) -> None:
     Eksempel:
       aivurdering overview rapporter/ -o oversigt.xlsx
     """
-    from pipeline.overview import OVERVIEW_NAME, collect_rows, write_overview
+    from pipeline.overview import OVERVIEW_NAME, collect_rows, is_overview_file, write_overview
 
     rows = collect_rows(directory)
     target = out_file or directory / OVERVIEW_NAME
     if target.suffix.lower() != ".xlsx":
         raise UserError(f"{target}: oversigten skal have filtypen .xlsx.")
+    if target.exists() and not force and not is_overview_file(target):
+        raise OutputExistsError(str(target))  # someone's own spreadsheet: never replaced silently
     write_overview(rows, target)
     click.echo(f"Oversigt over {len(rows)} AI-system(er) skrevet: {target}")
 
@@ -178,7 +170,7 @@ def _examples_dir() -> Path:
 @click.command("demo", epilog=EXIT_CODES_HELP)
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("outputs"),
               show_default=True, help="Udmappe til rapporterne.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="ANTAL",
               help="Antal arbejdsprocesser (standard: antal kerner).")
 @click.option("--pdf", is_flag=True, help="Lav også PDF/A-udgaver (kræver LibreOffice).")
 @click.option("--force", is_flag=True, help="Lav alle eksempler igen, også hvis de er uændrede.")

@@ -22,7 +22,7 @@ def template_cmd(lang: str, output: Path, force: bool) -> None:
     """Lav et tomt intakeark (Excel) ud fra spørgsmålskataloget.
 
     \b
-    Example:
+    Eksempel:
       aivurdering template -o intake.xlsx
       aivurdering template --lang en -o intake-en.xlsx
     """
@@ -33,7 +33,7 @@ def template_cmd(lang: str, output: Path, force: bool) -> None:
 
 
 @click.command("validate")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", metavar="FIL...", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Uddata som læsbar tekst eller som JSON.")
 @click.option("--annotate", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -46,7 +46,7 @@ def validate_cmd(files: tuple[Path, ...], fmt: str, annotate: Path | None, force
     skrives en liste med ét objekt pr. fil.
 
     \b
-    Example:
+    Eksempel:
       aivurdering validate intake.xlsx
       aivurdering validate intake.xlsx --annotate intake-med-fejl.xlsx
       aivurdering validate *.xlsx --format json
@@ -103,7 +103,7 @@ def questions_cmd(fmt: str, lang: str) -> None:
     """Vis spørgsmålskataloget (alle spørgsmål, typer, svarmuligheder og betingelser).
 
     \b
-    Example:
+    Eksempel:
       aivurdering questions
       aivurdering questions --format json > spoergsmaal.json
     """
@@ -161,7 +161,7 @@ TYPE_NAMES_EN = {
 
 
 @click.command("fill")
-@click.argument("answers", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("answers", metavar="SVARFIL", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Hvor det udfyldte intakeark skal gemmes (.xlsx).")
 @click.option("--lang", type=click.Choice(["da", "en"]), default="da", show_default=True)
@@ -170,7 +170,7 @@ def fill_cmd(answers: Path, output: Path, lang: str, force: bool) -> None:
     """Udfyld et tomt intakeark fra en svarfil (YAML eller JSON, nøgler = spørgsmåls-id).
 
     \b
-    Example:
+    Eksempel:
       aivurdering fill svar.yaml -o intake.xlsx
       aivurdering export intake.xlsx --format yaml > svar.yaml && aivurdering fill svar.yaml -o ny.xlsx
     """
@@ -181,7 +181,7 @@ def fill_cmd(answers: Path, output: Path, lang: str, force: bool) -> None:
 
 
 @click.command("export")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", metavar="FIL", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["json", "yaml"]), default="json", show_default=True)
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Gem svarene i en fil i stedet for at skrive dem på skærmen.")
@@ -191,7 +191,7 @@ def export_cmd(file: Path, fmt: str, output: Path | None, partial: bool, force: 
     """Skriv svarene fra et udfyldt intakeark som JSON eller YAML.
 
     \b
-    Example:
+    Eksempel:
       aivurdering export intake.xlsx --format yaml
       aivurdering export intake.xlsx -o svar.json
     """
@@ -205,9 +205,9 @@ def export_cmd(file: Path, fmt: str, output: Path | None, partial: bool, force: 
     if output is None:
         click.echo(text, nl=False)
         return
-    if output.exists() and not force:
-        raise OutputExistsError(str(output))
-    output.write_text(text, encoding="utf-8")
+    from pipeline.safeio import atomic_write_text
+
+    atomic_write_text(output, text, force=force)  # never a half-written file; refuses to overwrite
     click.echo(f"Svarene er gemt i {output}.")
 
 

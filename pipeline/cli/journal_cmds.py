@@ -7,13 +7,14 @@ from pathlib import Path
 
 import click
 
+from pipeline.cli._params import DateType
 from pipeline.errors import ExternalToolError
 
 _PATH = click.Path(path_type=Path)
 
 
 @click.command("render")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", metavar="FIL", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Mappe til journaliseringspakken (standard: output.mappe i aivurdering.toml, ellers outputs/).")
 @click.option("--pdf/--no-pdf", "pdf", default=None,
@@ -26,8 +27,9 @@ _PATH = click.Path(path_type=Path)
               help="Mappe med egne eller ændrede kriterier (kan gentages).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Organisationens konfiguration (standard: ./aivurdering.toml, hvis den findes).")
-@click.option("--assessment-date", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="ÅÅÅÅ-MM-DD",
-              help="Vurderingsdato ÅÅÅÅ-MM-DD (standard: i dag); styrer, hvilke regler der gælder.")
+@click.option("--assessment-date", type=DateType(), metavar="DATO",
+              help="Vurderingsdato, fx 2026-11-29 eller 29-11-2026 (standard: i dag); styrer, hvilke regler der "
+                   "gælder.")
 def render_cmd(
     file: Path,
     out_dir: Path | None,
@@ -36,7 +38,7 @@ def render_cmd(
     template: Path | None,
     criteria_dirs: tuple[Path, ...],
     config_path: Path | None,
-    assessment_date: dt.datetime | None,
+    assessment_date: dt.date | None,
 ) -> None:
     """Vurdér ét intakeark og skriv rapport og journaliseringspakke.
 
@@ -60,7 +62,7 @@ def render_cmd(
         template=template,
         criteria_dirs=list(criteria_dirs),
         config=config_path,
-        assessment_date=assessment_date.date() if assessment_date else None,
+        assessment_date=assessment_date,
     )
     with sigterm_as_interrupt():
         result = process_file(file, options, raise_errors=True)
@@ -93,11 +95,11 @@ def config_group() -> None:
 
 
 @config_group.command("check")
-@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", metavar="[FIL]", required=False, type=click.Path(dir_okay=False, path_type=Path))
 def config_check_cmd(file: Path | None) -> None:
     """Kontrollér en aivurdering.toml og vis de værdier, der bruges.
 
-    Uden FILE bruges ./aivurdering.toml, hvis den findes, ellers standardværdierne.
+    Uden FIL bruges ./aivurdering.toml, hvis den findes, ellers standardværdierne.
 
     \b
     Eksempel:

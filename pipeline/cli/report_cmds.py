@@ -12,17 +12,17 @@ from pipeline.errors import CatalogueError, OutputExistsError
 
 
 @click.command("template-check")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.argument("path", metavar="[SKABELON]", type=click.Path(dir_okay=False, path_type=Path), required=False)
 def template_check_cmd(path: Path | None) -> None:
     """Tjek en Word-skabelon til rapporten.
 
     Finder ukendte variabler, mærker delt over flere tekstkørsler, typografiske anførselstegn i mærker,
     manglende påkrævede dele og forbudte felter (kun PAGE/NUMPAGES er tilladt), med teksten fra det
-    afsnit, hvor problemet er. Uden PATH tjekkes den indbyggede skabelon. Variablerne står i
+    afsnit, hvor problemet er. Uden SKABELON tjekkes den indbyggede skabelon. Variablerne står i
     docs/templates.md.
 
     \b
-    Example:
+    Eksempel:
       aivurdering template-check vores-skabelon.docx
     """
     from pipeline.render import default_template
@@ -55,7 +55,7 @@ def _write_text_atomic(out: Path, text: str) -> None:
 
 
 @click.command("import")
-@click.argument("report", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("report", metavar="RAPPORT", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Skriv svarene til en svarfil (.yaml eller .json). Uden -o og --workbook skrives YAML til skærmen.")
 @click.option("--workbook", type=click.Path(dir_okay=False, path_type=Path),
@@ -68,7 +68,7 @@ def import_cmd(report: Path, output: Path | None, workbook: Path | None, force: 
     vurderes igen senere, fx med et nyere kriteriekatalog.
 
     \b
-    Example:
+    Eksempel:
       aivurdering import rapport.docx -o svar.yaml
       aivurdering import rapport.docx --workbook intake.xlsx
     """
