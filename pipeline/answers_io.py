@@ -95,7 +95,7 @@ def _choice_code(item: Question | Column, value: str) -> str:
     return str(parse_value(Column(id="x", type="choice", label=item.label, options=item.options), value))
 
 
-def _check(answers: dict[str, Any], cat: QuestionCatalogue) -> dict[str, Any]:
+def _check(answers: dict[str, Any], cat: QuestionCatalogue, source: str | None = None) -> dict[str, Any]:
     problems: list[str] = []
     out: dict[str, Any] = {}
     for qid, value in answers.items():
@@ -122,7 +122,8 @@ def _check(answers: dict[str, Any], cat: QuestionCatalogue) -> dict[str, Any]:
         except (ParseError, ValueError) as exc:
             problems.append(f"'{qid}': {exc}")
     if problems:
-        raise UserError("Svarfilen kan ikke bruges:\n  " + "\n  ".join(problems))
+        where = f"{source}: " if source else ""
+        raise UserError(f"{where}Svarfilen kan ikke bruges:\n  " + "\n  ".join(problems))
     return out
 
 
@@ -140,8 +141,11 @@ def fill_workbook(
     catalogue: QuestionCatalogue | None = None,
     lang: str = "da",
     force: bool = False,
+    source: str | None = None,
 ) -> Path:
     """Write a workbook filled with ``answers`` (question id -> value) to ``out``.
+
+    ``source`` names the answers file in messages.
 
     Raises:
         UserError: an unknown question id or a value that does not fit its question.
@@ -151,7 +155,7 @@ def fill_workbook(
     out = Path(out)
     if out.exists() and not force:
         raise OutputExistsError(str(out))
-    values = _check(answers, cat)
+    values = _check(answers, cat, source)
     wb = build_workbook(cat, lang)
     tables = table_sheets(cat)
     yes, no = yes_no_labels(lang)

@@ -311,3 +311,17 @@ def test_batch_item_with_a_refused_output_folder_is_not_an_internal_error(tmp_pa
     assert result.exit_code == errors.EXIT_INVALID
     assert result.error and "en del af stien er en fil, ikke en mappe" in result.error
     assert "Intern fejl" not in result.error
+
+
+def test_fill_names_the_answers_file_in_its_error(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    answers = tmp_path / "svar.yaml"
+    answers.write_text("system_name: X\nukendt_id: 1\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["fill", str(answers), "-o", str(tmp_path / "ud.xlsx")])
+    assert result.exit_code == 1
+    assert f"{answers}: Svarfilen kan ikke bruges" in result.output
+    assert "'ukendt_id': ukendt spørgsmål" in result.output
+    assert not (tmp_path / "ud.xlsx").exists()

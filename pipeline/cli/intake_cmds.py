@@ -176,7 +176,7 @@ def fill_cmd(answers: Path, output: Path, lang: str, force: bool) -> None:
     """
     from pipeline.answers_io import fill_workbook, load_answers
 
-    fill_workbook(load_answers(answers), output, lang=lang, force=force)
+    fill_workbook(load_answers(answers), output, lang=lang, force=force, source=str(answers))
     click.echo(f"Det udfyldte intakeark er gemt i {output}.")
 
 
