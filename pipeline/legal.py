@@ -57,6 +57,8 @@ class Act(_Strict):
     note: str | None = None
     source: str
     items: dict[str, ActItem] = {}
+    # Articles made of numbered points rather than paragraphs (definitions): cited "artikel 3, nr. 1".
+    numbered_point_articles: list[str] = []
 
 
 class RegistryInfo(_Strict):
@@ -108,9 +110,10 @@ def _eu_text(locator: str, act: Act, code: str) -> str:
     m = _ARTICLE.match(locator)
     if m:
         pieces = [f"artikel {_norm_num(m['art'])}"]
+        points = m["art"] in act.numbered_point_articles
         for i, part in enumerate(_split_parts(m["parts"])):
             if part.isdigit():
-                pieces.append(f"stk. {part}" if i == 0 else f"nr. {part}")
+                pieces.append(f"stk. {part}" if i == 0 and not points else f"nr. {part}")
             else:
                 pieces.append(f"litra {part}")
         return ", ".join(pieces) + f", i {act.name}" if len(pieces) > 1 else f"{pieces[0]} i {act.name}"

@@ -106,3 +106,12 @@ def test_legal_dates_pick_the_newest_source_in_force() -> None:
     assert annex_i.date == dt.date(2028, 8, 2)
     assert dates.resolve("prohibitions", dt.date(2026, 11, 29))[0].date == dt.date(2025, 2, 2)
     assert dates.resolve("prohibitions_omnibus", dt.date(2026, 11, 29))[0].date == dt.date(2026, 12, 2)
+
+
+def test_definition_articles_are_cited_by_number_not_paragraph() -> None:
+    """Art. 3 AI Act and Art. 4 GDPR are lists of numbered definitions: "artikel 3, nr. 1"."""
+    from pipeline.legal import format_ref
+
+    assert format_ref("AIA 3(1)") == "artikel 3, nr. 1, i AI-forordningen"
+    assert format_ref("GDPR 4(4)") == "artikel 4, nr. 4, i databeskyttelsesforordningen"
+    assert format_ref("AIA 6(3)") == "artikel 6, stk. 3, i AI-forordningen"

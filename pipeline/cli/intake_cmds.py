@@ -119,6 +119,7 @@ def questions_cmd(fmt: str, lang: str) -> None:
 
 
 def questions_markdown(lang: str = "da") -> str:
+    from pipeline.legal import format_ref
     from pipeline.questions import load_questions
 
     cat = load_questions()
@@ -141,7 +142,7 @@ def questions_markdown(lang: str = "da") -> str:
                 lines.append(f"  - {'column' if en else 'kolonne'} `{c.id}`: {c.label.get(lang)} "
                              f"({type_names.get(c.type, c.type)}){' *' if c.required else ''}")
             if q.refs:
-                lines.append(f"  - {'References' if en else 'Henvisninger'}: {', '.join(q.refs)}")
+                lines.append(f"  - {'References' if en else 'Henvisninger'}: {'; '.join(format_ref(r) for r in q.refs)}")
     lines += ["", "\\* = " + ("required when it applies" if en else "skal besvares, når spørgsmålet er relevant")]
     return "\n".join(lines)
 
