@@ -300,22 +300,12 @@ FIXTURES = {"hoejrisiko": high_risk, "forbudt": prohibited, "ingen_personoplysni
 EXAMPLES_DIR = __import__("pathlib").Path(__file__).resolve().parent.parent / "intake_templates" / "examples"
 
 
-def evaluate_available() -> bool:
-    try:
-        from pipeline.evaluate import evaluate  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def real_examples(tmp_dir: Any, errors: dict[str, str] | None = None) -> dict[str, Assessment]:
-    """Each example answer file -> workbook -> validate -> evaluate (empty without pipeline.evaluate).
+    """Each example answer file -> workbook -> validate -> evaluate.
 
-    An example that fails to evaluate is left out and its error recorded in ``errors`` (so the report
-    tests still run while the evaluation stage is being finished; test_render checks ``errors`` is empty).
+    An example that fails to evaluate is left out and its error recorded in ``errors``; test_render checks
+    that ``errors`` is empty.
     """
-    if not evaluate_available():
-        return {}
     key = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(EXAMPLES_DIR.glob("*.yaml")))
     if key not in _REAL_CACHE:  # once per process: the workbooks and evaluations are the slow part
         found: dict[str, str] = {}

@@ -141,7 +141,6 @@ def test_cli_import_foreign_file(tmp_path: Path) -> None:
     assert "tekst.docx" in result.output and "Traceback" not in result.output
 
 
-@pytest.mark.skipif(not fx.evaluate_available(), reason="pipeline.evaluate findes endnu ikke")
 def test_real_examples_round_trip_report_to_workbook(tmp_path: Path) -> None:
     """Example -> workbook -> assessment -> report -> import --workbook -> the same answers."""
     from pipeline.validate import validate_workbook

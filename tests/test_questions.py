@@ -85,9 +85,6 @@ def test_not_yaml_and_missing_file(tmp_path: Path):
 
 
 def test_unknown_legal_reference_is_refused():
-    legal = pytest.importorskip("pipeline.legal")
-    if not hasattr(legal, "parse_ref"):
-        pytest.skip("pipeline.legal.parse_ref not available yet")
     with pytest.raises(CatalogueError, match="lovhenvisning"):
         parse_catalogue(_broken(lambda d: _q(d, "cvr").update(refs=["XYZ 99"])), path="q.yaml")
     ok = parse_catalogue(_broken(lambda d: _q(d, "cvr").update(refs=["AIA 6(3)"])), path="q.yaml")

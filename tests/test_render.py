@@ -39,7 +39,6 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Assessment]:
     return out
 
 
-@pytest.mark.skipif(not fx.evaluate_available(), reason="pipeline.evaluate findes endnu ikke")
 def test_every_example_is_evaluated_and_rendered(cases: dict[str, Assessment], reports: dict[str, bytes]) -> None:
     examples = sorted(p.stem for p in fx.EXAMPLES_DIR.glob("*.yaml"))
     assert examples, "ingen eksempler i intake_templates/examples"

@@ -31,7 +31,6 @@ from pipeline.cli import AivGroup, cli
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "intake_templates" / "examples" / "s1-borgerchat.xlsx"
 
-pytestmark = pytest.mark.skipif(not EXAMPLE.is_file(), reason="the example workbooks are not generated yet")
 
 
 def _all_commands(group: click.Group, prefix: tuple[str, ...] = ()):
