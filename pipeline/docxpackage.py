@@ -68,6 +68,30 @@ def _field_names(root: etree._Element) -> Iterable[str]:
             current.append(el.text or "")
 
 
+# Tags the story checks look for, as they must appear in the bytes: "fldChar", "<w:ins ", "<ins>" …
+_FIELD_NAMES = (b"fldSimple", b"fldChar", b"instrText")
+_CHANGE_TAG = re.compile(rb"[<:](?:ins|del)[\s/>]")
+
+
+def _may_hold_fields_or_changes(data: bytes) -> bool:
+    """False only when the part provably has no field or tracked-change element (so parsing is not needed).
+
+    An element's name is written literally in its start tag (``<prefix:name`` or ``<name``), so in a
+    UTF-8 part without a DTD (entities could hide markup) and without NUL bytes (UTF-16), the absence
+    of these byte patterns proves the absence of the elements. Anything else is parsed and checked.
+    """
+    text = data.removeprefix(b"\xef\xbb\xbf")
+    if not text.startswith(b"<") or b"\x00" in data or b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        return True  # another encoding (EBCDIC, UTF-16/32) or a DTD
+    declaration = text[:200].split(b"?>", 1)[0].lower() if text.startswith(b"<?xml") else b""
+    if b"encoding" in declaration and b"utf-8" not in declaration:
+        return True
+    if any(name in data for name in _FIELD_NAMES):
+        return True
+    # substring tests first (fast); the pattern only where one of them occurs
+    return any(c in data for c in (b"<ins", b":ins", b"<del", b":del")) and _CHANGE_TAG.search(data) is not None
+
+
 def _inspected(name: str) -> bool:
     return name.endswith(".rels") or name in ("[Content_Types].xml", "word/settings.xml") or bool(
         _STORY.match(name)
@@ -106,6 +130,8 @@ def _problems(names: list[str], parts: dict[str, bytes]) -> list[str]:
                         f"({rel.get('Type', '').rsplit('/', 1)[-1]})."
                     )
         elif _STORY.match(name):
+            if not _may_hold_fields_or_changes(parts[name]):
+                continue
             root = _xml(parts[name])
             for instr in _field_names(root):
                 field = (instr.strip().split() or [""])[0].upper()

@@ -33,6 +33,7 @@ from docx.opc.part import XmlPart
 from docxtpl import DocxTemplate
 from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
+from lxml import etree
 
 from pipeline import docx_twin, ziputil
 from pipeline.errors import CatalogueError
@@ -89,6 +90,22 @@ def jinja_env() -> SandboxedEnvironment:
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class BodyFrame:
+    """The serialized document part around its body, to parse a rendered body in place.
+
+    Moving a separately parsed body into the document (as docxtpl does) makes lxml walk the whole tree
+    to drop the body's namespace declarations that the document already has. Parsing the body inside
+    the serialized document gives the same tree when the dropped declarations are known in advance:
+    ``placed_tag`` is the body's start tag as it comes out of that move, measured once per template.
+    """
+
+    head: bytes  # everything before the body
+    tail: bytes  # everything after it
+    body_tag: str  # the body's start tag as the compiled template writes it
+    placed_tag: bytes  # the same tag after the move
+
+
 @dataclass
 class PreparedTemplate:
     """A template ready for fast rendering."""
@@ -102,6 +119,7 @@ class PreparedTemplate:
     body: Template
     templated: dict[str, Template] = field(default_factory=dict)  # header/footer part name -> template
     raw_footnotes: dict[str, Template] = field(default_factory=dict)  # non-XmlPart footnotes
+    frame: BodyFrame | None = None  # for parsing the rendered body in place (None: move it in as docxtpl does)
     compressed: dict[str, tuple[bytes, int, bytes]] = field(default_factory=dict)  # name -> (raw, crc, deflated)
 
 
@@ -204,6 +222,7 @@ def prepare_template(path: Path | None = None) -> PreparedTemplate:
             prepared.raw_footnotes[str(part.partname).lstrip("/")] = _compile(tpl, path, blob, "fodnoterne")
     for name, data in base.items():
         prepared.compressed[name] = (data, zlib.crc32(data), _deflate(data, name))
+    prepared.frame = _body_frame(base[prepared.document_part], tpl.get_xml())
     _PREPARED[key] = prepared
     return prepared
 
@@ -218,7 +237,8 @@ _LISTING_CHARS = ("\t", "\a", "\n", "\f")
 
 def _post(tpl: DocxTemplate, xml: str) -> str:
     """docxtpl's post-processing of a rendered part (DocxTemplate.render_xml_part)."""
-    xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
+    # = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml): the two patterns cannot overlap or create each other
+    xml = xml.replace("\n<w:p ", "<w:p ").replace("\n<w:p>", "<w:p>")
     xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
     if not any(c in xml for c in _LISTING_CHARS):
         return xml  # resolve_listing only rewrites these characters: identity without them
@@ -232,17 +252,114 @@ def _render(template: Template, context: dict[str, Any], path: Path, where: str)
         raise _template_error(path, exc, where) from exc
 
 
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _row_span(row: Any) -> int:
+    """The columns a table row spans (as docxtpl's fix_tables counts them)."""
+    total = 0
+    for cell in row.findall(_W + "tc"):
+        tc_pr = cell.find(_W + "tcPr")
+        grid_span = None if tc_pr is None else tc_pr.find(_W + "gridSpan")
+        total += 1 if grid_span is None else int(grid_span.get(_W + "val"))
+    return total
+
+
+def _tables_fit(tree: Any) -> bool:
+    """True when docxtpl's fix_tables would leave every table unchanged.
+
+    fix_tables adds grid columns when a row has more cells than the grid, and removes them when no row
+    spans the whole grid; with neither, it changes nothing. Anything unusual (no grid, odd values) is
+    left to docxtpl.
+    """
+    for table in tree.iter(_W + "tbl"):
+        grid = table.find(_W + "tblGrid")
+        if grid is None:
+            return False
+        columns = len(grid.findall(_W + "gridCol"))
+        spans_grid = False
+        for row in table.iter(_W + "tr"):
+            if len(row.findall(_W + "tc")) > columns:
+                return False
+            spans_grid = spans_grid or _row_span(row) >= columns
+        if not spans_grid:
+            return False
+    return True
+
+
+def _fix_tables(tpl: DocxTemplate, body: str) -> Any:
+    """docxtpl's fix_tables(body), parsing only once when it would change nothing (the usual case)."""
+    try:
+        tree = etree.fromstring(body, parser=etree.XMLParser(recover=True))  # the parser fix_tables uses
+        if tree.nsmap.get("w") == _W[1:-1] and _tables_fit(tree):
+            return tree
+    except (ValueError, TypeError, etree.LxmlError):
+        pass  # docxtpl raises (or repairs) as it always did
+    return tpl.fix_tables(body)
+
+
+def _body_frame(document: bytes, body_xml: str) -> BodyFrame | None:
+    """The frame for in-place parsing, or None when lxml's move could rename prefixes (then we move)."""
+    root = parse_xml(document)  # type: ignore[arg-type]
+    moved = etree.fromstring(body_xml, parser=etree.XMLParser(recover=True))
+    outer = list(root.nsmap.items())
+    for prefix, uri in moved.nsmap.items():  # lxml drops a declaration whose URI the document declares (any prefix)
+        declared = [x for x, u in outer if u == uri]
+        if declared and declared != [prefix]:
+            return None
+    end = body_xml.find(">") + 1
+    if moved.tag != _W + "body" or not body_xml.startswith("<w:body") or body_xml[end - 2] == "/":
+        return None
+    old = root.find(_W + "body")
+    if old is None or old.getparent() is not root:
+        return None
+    root.replace(old, moved)
+    data = serialize_part_xml(root)
+    start = data.find(b"<w:body")
+    tag_end = data.find(b">", start) + 1
+    close = data.rfind(b"</w:body>") + len(b"</w:body>")
+    if start < 0 or close < tag_end or data.count(b"<w:body") != 1:
+        return None
+    return BodyFrame(data[:start], data[close:], body_xml[:end], data[start:tag_end])
+
+
+_STRICT = etree.XMLParser()  # lxml's defaults, as docxtpl's recovering parser has them
+
+
+def _in_place(frame: BodyFrame | None, body: str) -> tuple[Any, Any] | None:
+    """(document root, body) parsed in place; None when the fast path does not apply."""
+    if frame is None or not body.startswith(frame.body_tag):
+        return None
+    content = body[len(frame.body_tag) :]
+    if "xmlns" in content:
+        return None  # the move also drops inner declarations the document has: leave that to lxml
+    data = frame.head + frame.placed_tag + content.encode("utf-8") + frame.tail
+    try:
+        root = etree.fromstring(data, parser=_STRICT)  # well-formed: the same tree as with recover=True
+    except etree.XMLSyntaxError:
+        return None
+    tree = root.find(_W + "body")
+    if tree is None or not _tables_fit(tree):
+        return None
+    return root, tree
+
+
 def _render_fast(p: PreparedTemplate, context: dict[str, Any]) -> dict[str, bytes]:
     parts = dict(p.base_parts)
     tpl = p.docxtpl
     body = _post(tpl, _render(p.body, context, p.path, "brødteksten"))
-    tree = tpl.fix_tables(body)
+    placed = _in_place(p.frame, body)
+    if placed is not None:
+        root, tree = placed
+    else:
+        tree = _fix_tables(tpl, body)
     ids = 1000
-    for elt in tree.xpath("//wp:docPr", namespaces={"wp": "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"}):
+    for elt in tree.xpath(".//wp:docPr", namespaces={"wp": "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"}):
         ids += 1
         elt.attrib["id"] = str(ids)
-    root = parse_xml(p.base_parts[p.document_part])  # type: ignore[arg-type]  # bytes keep the XML declaration
-    root.replace(root.find("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}body"), tree)
+    if placed is None:
+        root = parse_xml(p.base_parts[p.document_part])  # type: ignore[arg-type]  # bytes keep the XML declaration
+        root.replace(root.find(_W + "body"), tree)
     parts[p.document_part] = serialize_part_xml(root)
     for name, template in p.templated.items():
         xml = _post(tpl, _render(template, context, p.path, name))

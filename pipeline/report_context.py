@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -435,6 +436,7 @@ def clean_text(value: str) -> str:
     return _DOCXTPL_ESCAPES.sub("\u2060", text) if "_" in text else text
 
 
+@lru_cache(maxsize=8192)  # a pure function of the text; the same labels and answers recur throughout a report
 def one_line(value: str) -> str:
     """Clean text on one line (line breaks become spaces)."""
     if value.isprintable() and "  " not in value and "_" not in value and value == value.strip():
@@ -703,12 +705,16 @@ def _finding(c: CriterionResult, actions: dict[str, str] | None = None) -> Findi
     )
 
 
+# A criterion's Finding, built once per context: body sections and the annex share the same object.
+_FindingOf = Callable[[CriterionResult], Finding]
+
+
 def _relevant(criteria: Iterable[CriterionResult], family: str) -> list[CriterionResult]:
     return [c for c in criteria if c.family == family and c.status != "ikke_relevant"]
 
 
-def _family_section(a: Assessment, family: str, not_applicable: str, acts: dict[str, str]) -> FamilySection:
-    found = [_finding(c, acts) for c in _relevant(a.criteria, family)]
+def _family_section(a: Assessment, family: str, not_applicable: str, finding: _FindingOf) -> FamilySection:
+    found = [finding(c) for c in _relevant(a.criteria, family)]
     return FamilySection(applies=bool(found), not_applicable_text=not_applicable, findings=found)
 
 
@@ -790,7 +796,7 @@ _ART_6_3 = {
 }
 
 
-def _ai_act(a: Assessment, acts: dict[str, str]) -> AiActSection:
+def _ai_act(a: Assessment, finding: _FindingOf) -> AiActSection:
     c = a.classification
     is_ai = {True: "Ja", False: "Nej", None: "Kræver afklaring"}[c.is_ai_system]
     return AiActSection(
@@ -813,7 +819,7 @@ def _ai_act(a: Assessment, acts: dict[str, str]) -> AiActSection:
         reasons=[one_line(r) for r in c.reasons if one_line(r) != one_line(c.ai_system_reason)],
         obligations=[_obligation_row(o) for o in a.obligations],
         no_obligations_text="Klassifikationen udløser ingen særlige forpligtelser efter AI-forordningen.",
-        findings=[_finding(x, acts) for x in _relevant(a.criteria, "ai_act")],
+        findings=[finding(x) for x in _relevant(a.criteria, "ai_act")],
     )
 
 
@@ -845,7 +851,7 @@ def _labelled(a: Assessment, qids: Iterable[str], qs: _Questions) -> list[str]:
     return out
 
 
-def _gdpr(a: Assessment, qs: _Questions, risks: list[RiskRow], acts: dict[str, str]) -> GdprSection:
+def _gdpr(a: Assessment, qs: _Questions, risks: list[RiskRow], finding: _FindingOf) -> GdprSection:
     d = a.dpia
     gdpr_criteria = [c for c in a.criteria if c.family == "gdpr" and c.status != "ikke_relevant"]
     parts: list[Part] = []
@@ -858,7 +864,7 @@ def _gdpr(a: Assessment, qs: _Questions, risks: list[RiskRow], acts: dict[str, s
             paras += [f"{r.number}. {r.summary} (niveau før foranstaltninger: {r.level})" for r in risks]
         if letter == "d":
             paras += [f"{r.number}. {r.title}: {r.measures}" for r in risks if r.measures != NOT_ANSWERED]
-        findings = [_finding(c, acts) for c in mine]
+        findings = [finding(c) for c in mine]
         covered = bool(paras or findings)
         if not covered:
             paras = ["Intakearket og kriteriekataloget giver ikke oplysninger til dette punkt; det skal udfyldes."]
@@ -897,17 +903,17 @@ def _gdpr(a: Assessment, qs: _Questions, risks: list[RiskRow], acts: dict[str, s
         dpia_done=done[d.done],
         parts=parts,
         legal_basis=bases,
-        other_findings=[_finding(c, acts) for c in gdpr_criteria if c.id not in used],
+        other_findings=[finding(c) for c in gdpr_criteria if c.id not in used],
     )
 
 
-def _fria(a: Assessment, qs: _Questions, acts: dict[str, str]) -> FriaSection:
+def _fria(a: Assessment, qs: _Questions, finding: _FindingOf) -> FriaSection:
     f = a.fria
     fria_criteria = [c for c in a.criteria if c.family == "fria" and c.status != "ikke_relevant"]
     parts = []
     lettered = {c.id for c in fria_criteria if _letter_of(c.references, "AIA27(1)")}
     for letter, title in FRIA_PARTS:
-        mine = [_finding(c, acts) for c in fria_criteria if letter in _letter_of(c.references, "AIA27(1)")]
+        mine = [finding(c) for c in fria_criteria if letter in _letter_of(c.references, "AIA27(1)")]
         covered = f.coverage.get(letter, False)
         paras = _labelled(a, FRIA_PART_ANSWERS[letter], qs)
         if not covered:
@@ -928,7 +934,7 @@ def _fria(a: Assessment, qs: _Questions, acts: dict[str, str]) -> FriaSection:
             else "Anvendelsen skal ikke registreres i EU-databasen."
         ),
         parts=parts,
-        other_findings=[_finding(c, acts) for c in fria_criteria if c.id not in lettered],
+        other_findings=[finding(c) for c in fria_criteria if c.id not in lettered],
     )
 
 
@@ -1082,20 +1088,25 @@ def build_context(assessment: Assessment, *, catalogue: Any | None = None) -> Re
     for x, row in zip(a.actions, actions, strict=True):
         if x.criterion_id:
             acts.setdefault(x.criterion_id, row.number)  # the first action that follows the criterion
+    built = {id(c): _finding(c, acts) for c in a.criteria}  # every section takes its criteria from a.criteria
+
+    def finding(c: CriterionResult) -> Finding:
+        return built[id(c)]
+
     approval_date = _role(a, "approval_date", qs)
     return ReportContext(
         lang=a.language,
         doc=_doc_info(a, qs),
         summary=_summary(a, actions),
         system=_system_items(a, qs),
-        ai_act=_ai_act(a, acts),
-        gdpr=_gdpr(a, qs, risks.rows, acts),
-        fria=_fria(a, qs, acts),
-        admin_law=_family_section(a, "admin_law", "Der er ikke forvaltningsretlige forhold at vurdere, fordi systemet ikke indgår i sagsbehandling eller afgørelser.", acts),
-        technical=_family_section(a, "technical", "Der er ikke tekniske forhold, som kriteriekataloget finder relevante for systemet.", acts),
-        security=_family_section(a, "security", "Der er ikke forhold om informationssikkerhed, som kriteriekataloget finder relevante for systemet.", acts),
-        procurement=_family_section(a, "procurement", "Afsnittet er ikke relevant, fordi systemet ikke anskaffes hos en leverandør.", acts),
-        governance=_family_section(a, "governance", "Der er ikke forhold om ledelse og organisering, som kriteriekataloget finder relevante.", acts),
+        ai_act=_ai_act(a, finding),
+        gdpr=_gdpr(a, qs, risks.rows, finding),
+        fria=_fria(a, qs, finding),
+        admin_law=_family_section(a, "admin_law", "Der er ikke forvaltningsretlige forhold at vurdere, fordi systemet ikke indgår i sagsbehandling eller afgørelser.", finding),
+        technical=_family_section(a, "technical", "Der er ikke tekniske forhold, som kriteriekataloget finder relevante for systemet.", finding),
+        security=_family_section(a, "security", "Der er ikke forhold om informationssikkerhed, som kriteriekataloget finder relevante for systemet.", finding),
+        procurement=_family_section(a, "procurement", "Afsnittet er ikke relevant, fordi systemet ikke anskaffes hos en leverandør.", finding),
+        governance=_family_section(a, "governance", "Der er ikke forhold om ledelse og organisering, som kriteriekataloget finder relevante.", finding),
         risks=risks,
         actions=actions,
         no_actions_text="Vurderingen giver ikke anledning til handlinger.",
@@ -1107,7 +1118,7 @@ def build_context(assessment: Assessment, *, catalogue: Any | None = None) -> Re
             date=approval_date or NOT_ANSWERED,
         ),
         answers=_grouped(answers),
-        criteria=[_finding(c, acts) for c in a.criteria],
+        criteria=[finding(c) for c in a.criteria],
         versions=_versions(a),
     )
 
