@@ -21,6 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from pipeline.errors import InputFileError, OutputExistsError, UserError
 from pipeline.models import Intake
 from pipeline.questions import Column, Question, QuestionCatalogue, load_questions
+from pipeline.textfmt import syntax_error_da
 from pipeline.validate import ParseError, parse_value
 from pipeline.workbook import (
     COL_ANSWER,
@@ -57,7 +58,7 @@ def load_answers(path: Path) -> dict[str, Any]:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
-        raise InputFileError(f"svarfilen er ikke gyldig {kind}: {exc}", path=str(path)) from exc
+        raise InputFileError(f"svarfilen er ikke gyldig {kind}: {syntax_error_da(exc)}.", path=str(path)) from exc
     if isinstance(data, dict) and isinstance(data.get("answers"), dict) and set(data) <= _WRAPPER_KEYS:
         data = data["answers"]
     if not isinstance(data, dict):

@@ -702,8 +702,10 @@ def run_batch(
                 prog.note(f"{_key(path, root) if not root.is_file() else path.name}: {reason}")
             tasks = _plan(found.workbooks, root, out_dir, options, state, fp, result, prog)
             result.jobs = max(1, min(jobs or default_jobs(), len(tasks) or 1))
+            written: dict[Path, str] = {}
             for task, reply in _Pool(result.jobs, process, options, stop, on_stop).run(tasks):
-                items[task.key] = _take(task, reply, state, fp, prog, complete=not options.pdf)
+                items[task.key] = _take(task, reply, state, fp, prog, complete=not options.pdf,
+                                        written=written)
                 state.save(throttle=True)
             if options.pdf and not stop.requested:
                 result.items.extend(items[t.key] for t in tasks if t.key in items)
@@ -750,11 +752,16 @@ def _check_collisions(result: BatchResult, state: BatchState | None = None) -> N
             continue
         target = Path(res.existing_path).resolve()
         if target in owner and owner[target] != item.key:
-            res.error = (f"Pakken {target.name} er allerede skrevet for {owner[target]}: de to "
-                         "intakeark har samme sagsnummer, titel og version. Ret et af arkene.")
-            res.exit_code = EXIT_INVALID
-            res.status = "invalid"
-            item.status = "invalid"
+            _mark_duplicate(item, res, target, owner[target])
+
+
+def _mark_duplicate(item: BatchItem, res: ItemResult, target: Path, owner: str) -> None:
+    """An input whose package another input of the same batch has written: invalid input, not a failure."""
+    res.error = (f"Pakken {target.name} er allerede skrevet for {owner}: de to "
+                 "intakeark har samme sagsnummer, titel og version. Ret et af arkene.")
+    res.exit_code = EXIT_INVALID
+    res.status = "invalid"
+    item.status = "invalid"
 
 
 def _plan(
@@ -785,8 +792,11 @@ def _plan(
 
 
 def _take(task: _Task, reply: _Reply | None, state: BatchState, fp: str, prog: BatchProgress,
-          *, complete: bool) -> BatchItem:
-    """Record one finished file (state, progress) and return its batch item."""
+          *, complete: bool, written: dict[Path, str]) -> BatchItem:
+    """Record one finished file (state, progress) and return its batch item.
+
+    ``written`` maps the package folders written so far in this run to their input, so that an input whose
+    package another input has just written is shown as invalid at once (as the summary will say)."""
     if reply is None:
         res = _crash_result(task)
         item = BatchItem(task.key, task.path, "failed", res)
@@ -797,7 +807,13 @@ def _take(task: _Task, reply: _Reply | None, state: BatchState, fp: str, prog: B
     if res.status == "ok":
         state.record(task.key, res, fp, complete=complete)
         detail = res.docx_path.name if res.docx_path else None
+        if res.docx_path is not None:
+            written.setdefault(res.docx_path.parent.resolve(), task.key)
     else:
+        if res.exit_code == EXIT_OUTPUT_EXISTS and res.existing_path:
+            target = Path(res.existing_path).resolve()
+            if written.get(target, task.key) != task.key:
+                _mark_duplicate(item, res, target, written[target])
         detail = _first_line(strip_path(res.error, task.path))
     prog.item_done(task.key, item.status, detail)
     return item

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.errors import ConfigError
+from pipeline.textfmt import syntax_error_da
 
 __all__ = [
     "CONFIG_FILE_NAME",
@@ -249,7 +250,7 @@ def read_config(path: Path) -> OrgConfig:
     try:
         data = tomllib.loads(raw)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"filen er ikke gyldig TOML: {exc}", path=str(path)) from exc
+        raise ConfigError(f"filen er ikke gyldig TOML: {syntax_error_da(exc)}", path=str(path)) from exc
     return parse_config(data, path)
 
 

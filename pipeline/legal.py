@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pipeline.errors import CatalogueError
 from pipeline.models import LegalRef
+from pipeline.textfmt import syntax_error_da
 
 __all__ = ["Act", "ActItem", "ActsRegistry", "format_ref", "load_acts", "parse_ref"]
 
@@ -76,8 +77,13 @@ def load_acts(path: Path = ACTS_PATH) -> ActsRegistry:
     """Load and validate the registry (cached per process)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise CatalogueError(f"kan ikke læse registret over retskilder: {exc}", path=str(path)) from exc
+    except OSError as exc:
+        raise CatalogueError(f"kan ikke læse registret over retskilder ({exc.strerror}).", path=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise CatalogueError("registret over retskilder er ikke gemt som UTF-8.", path=str(path)) from exc
+    except yaml.YAMLError as exc:
+        raise CatalogueError(f"registret over retskilder er ikke gyldig YAML: {syntax_error_da(exc)}.",
+                             path=str(path)) from exc
     try:
         return ActsRegistry.model_validate(data)
     except ValidationError as exc:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from pipeline.errors import CatalogueError
 from pipeline.expressions import Condition, ConditionError, DataType, compile_condition
+from pipeline.textfmt import syntax_error_da
 
 __all__ = [
     "DEFAULT_PATH",
@@ -262,8 +263,10 @@ def parse_catalogue(raw: bytes, *, path: str = "<questions.yaml>") -> QuestionCa
     """Validate catalogue bytes (YAML). Used by :func:`load_questions` and by tests."""
     try:
         data = yaml.safe_load(raw.decode("utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise CatalogueError(f"filen er ikke gyldig YAML (UTF-8): {exc}", path=path) from exc
+    except UnicodeDecodeError as exc:
+        raise CatalogueError("filen er ikke gemt som UTF-8.", path=path) from exc
+    except yaml.YAMLError as exc:
+        raise CatalogueError(f"filen er ikke gyldig YAML: {syntax_error_da(exc)}.", path=path) from exc
     if not isinstance(data, dict):
         raise CatalogueError("filen skal indeholde 'catalogue', 'sections' og 'questions'.", path=path)
     try:

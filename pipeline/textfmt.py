@@ -7,6 +7,7 @@ Decimal comma ("0,85"), thousands point ("1.234").
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 
 MONTHS_DA = (
@@ -18,7 +19,7 @@ MONTHS_EN = (
     "July", "August", "September", "October", "November", "December",
 )
 
-__all__ = ["date_long", "date_table", "join_da", "number_da", "percent_da", "yes_no_da"]
+__all__ = ["date_long", "date_table", "join_da", "number_da", "percent_da", "syntax_error_da", "yes_no_da"]
 
 
 def date_long(value: dt.date, lang: str = "da") -> str:
@@ -62,3 +63,25 @@ def join_da(items: Iterable[str], conj: str = "og") -> str:
     if len(parts) == 1:
         return parts[0]
     return ", ".join(parts[:-1]) + f" {conj} " + parts[-1]
+
+
+_TOML_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def syntax_error_da(exc: BaseException) -> str:
+    """Where a YAML, TOML or JSON file breaks, in Danish: 'syntaksfejl i linje 3, kolonne 7'.
+
+    The parsers word their detail in English; the user gets the place to look, and ``--debug`` shows the
+    parser's own text (the exception stays chained).
+    """
+    line = col = None
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)  # PyYAML
+    if mark is not None:
+        line, col = mark.line + 1, mark.column + 1
+    elif isinstance(getattr(exc, "lineno", None), int):  # json.JSONDecodeError, tomllib from 3.14
+        line, col = exc.lineno, getattr(exc, "colno", None)  # type: ignore[attr-defined]
+    elif found := _TOML_AT.search(str(exc)):  # tomllib before 3.14 puts the place in the text only
+        line, col = int(found.group(1)), int(found.group(2))
+    if line is None:
+        return "syntaksfejl (kør med --debug for detaljer)"
+    return f"syntaksfejl i linje {line}" + (f", kolonne {col}" if col else "")

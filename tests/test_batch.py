@@ -252,8 +252,11 @@ def test_two_inputs_with_the_same_package_name_are_reported(tmp_path: Path) -> N
     root, out = tmp_path / "in", tmp_path / "ud"
     write(root / "a.xlsx", "NAME:sag-1 første")
     write(root / "b.xlsx", "NAME:sag-1 anden")
-    result, _ = batch(root, out, jobs=1)
+    result, lines = batch(root, out, jobs=1)
     assert statuses(result) == {"a.xlsx": "ok", "b.xlsx": "invalid"}
+    # the live line says what the summary says (not "fejlet" first and "ugyldig" later)
+    b_line = next(line for line in lines.splitlines() if line.rstrip().endswith("b.xlsx") or " b.xlsx" in line)
+    assert "ugyldig" in b_line and "fejlet" not in b_line and "allerede skrevet for a.xlsx" in b_line
     b = next(i for i in result.items if i.key == "b.xlsx")
     assert b.result is not None and "allerede skrevet for a.xlsx" in (b.result.error or "")
     assert result.exit_code == EXIT_INVALID
