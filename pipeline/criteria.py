@@ -27,6 +27,7 @@ import datetime as dt
 import functools
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from pipeline.errors import CatalogueError
 from pipeline.expressions import Condition, ConditionError, DataType, compile_condition
 from pipeline.legal import parse_ref
-from pipeline.models import Family, Level, Status
+from pipeline.models import Family, LegalRef, Level, Status
 
 __all__ = [
     "CLASSIFICATION_SYMBOLS",
@@ -316,6 +317,15 @@ class RiskLevel(_Strict):
     max: int = Field(ge=1, le=16)
 
 
+@dataclass(frozen=True)
+class RefSet:
+    """The parsed references of one way a criterion can end (its own references plus the chosen outcome's)."""
+
+    refs: tuple[LegalRef, ...]
+    uncertain: bool  # the criterion has an uncertain_note, or a reference is marked uncertain
+    note: str | None  # the criterion's uncertain_note, else the note of the first uncertain reference
+
+
 class CriteriaCatalogue(BaseModel):
     """The validated, compiled catalogue. Use :func:`load_criteria`."""
 
@@ -360,12 +370,22 @@ class CriteriaCatalogue(BaseModel):
         The validator already removes inapplicable answers; the engine repeats the check so that no rule can
         ever read one, whatever produced the intake.
         """
+        conds, arrays = self._applies, self._array_symbols  # private attributes are slow to reach: once
         current = dict(answers)
         while True:
-            kept = {
-                k: v for k, v in current.items()
-                if k not in self._applies or self._applies[k].evaluate(current, self._array_symbols, undefined=False)
-            }
+            # ``current`` is fixed during one pass, so a condition text shared by several questions
+            # ("personal_data == true") gives one result per pass: evaluate it once.
+            results: dict[str, bool] = {}
+            kept = {}
+            for k, v in current.items():
+                cond = conds.get(k)
+                if cond is not None:
+                    ok = results.get(cond.text)
+                    if ok is None:
+                        ok = results[cond.text] = cond.evaluate(current, arrays, undefined=False)
+                    if not ok:
+                        continue
+                kept[k] = v
             if len(kept) == len(current):
                 return kept
             current = kept
@@ -386,6 +406,25 @@ class CriteriaCatalogue(BaseModel):
     @functools.cached_property
     def by_id(self) -> dict[str, Criterion]:
         return {c.id: c for c in self.criteria}
+
+    @functools.cached_property
+    def ref_sets(self) -> dict[tuple[str, int], RefSet]:
+        """(criterion id, outcome) -> its parsed references, computed once on this (immutable) catalogue.
+
+        The outcome is its index in ``outcomes``, ``len(outcomes)`` for the default, and -1 when no outcome is
+        chosen (not relevant, or needed answers missing). :func:`pipeline.legal.parse_ref` is deterministic, so
+        this equals parsing the references again for every evaluation.
+        """
+        out: dict[tuple[str, int], RefSet] = {}
+        for c in self.criteria:
+            for i, o in [(-1, None), *enumerate([*c.outcomes, c.default])]:
+                refs = tuple(parse_ref(r) for r in c.references + (o.references if o else []))
+                out[(c.id, i)] = RefSet(
+                    refs=refs,
+                    uncertain=bool(c.uncertain_note) or any(r.uncertain for r in refs),
+                    note=c.uncertain_note or next((r.note for r in refs if r.uncertain and r.note), None),
+                )
+        return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -412,7 +451,7 @@ def load_criteria(extra_dirs: Sequence[Path] = ()) -> CriteriaCatalogue:
         if not d.is_dir():
             raise CatalogueError("mappen med egne kriterier findes ikke.", path=str(d))
         extras += _yaml_files(d)
-    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files + extras)
+    key = tuple((str(p), st.st_mtime_ns, st.st_size) for p in files + extras for st in (p.stat(),))  # one stat
     return _load_cached(key, len(files))
 
 

@@ -48,11 +48,14 @@ class _State:
 def _resolve(state: _State, name: str) -> Any:
     """An answer as conditions see it: [] for an unanswered list, dates as datetimes, numbers as
     Decimal (like rule-engine's own literals), tables as their row count."""
-    if name not in state.read:
-        state.read.append(name)
+    read = state.read
+    if name not in read:
+        read.append(name)
     value = state.values.get(name)
     if value is None:
         return [] if name in state.arrays else None
+    if type(value) is bool or type(value) is str:  # the common answers; none of the cases below applies
+        return value
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return dt.datetime(value.year, value.month, value.day)
     if isinstance(value, list) and value and isinstance(value[0], dict):
@@ -73,7 +76,7 @@ _ARITH = {
     "lt": lambda a, b: a < b,
 }
 
-Fn = Callable[[Callable[[str], Any]], Any]
+Fn = Callable[[_State], Any]  # evaluates a node; symbols are read through _resolve(state, name)
 
 
 def _closure(node: Any) -> Fn | None:  # noqa: C901 - one case per node type
@@ -89,23 +92,27 @@ def _closure(node: Any) -> Fn | None:  # noqa: C901 - one case per node type
         return _closure(node.expression)
     if isinstance(node, ast.StringExpression | ast.FloatExpression | ast.BooleanExpression):
         value = node.value
-        return lambda get: value
+        return lambda st: value
     if isinstance(node, ast.NullExpression):
-        return lambda get: None
+        return lambda st: None
     if isinstance(node, ast.SymbolExpression):
         name = node.name
-        return lambda get: get(name)
+        return lambda st: _resolve(st, name)
     if isinstance(node, ast.GetAttributeExpression) and node.name == "length":
         obj = _closure(node.object)
-        return None if obj is None else (lambda get: Decimal(len(obj(get) or ())))
+        return None if obj is None else (lambda st: Decimal(len(obj(st) or ())))
     if isinstance(node, ast.UnaryExpression) and node.type == "not":
         inner = _closure(node.right)
-        return None if inner is None else (lambda get: not inner(get))
+        return None if inner is None else (lambda st: not inner(st))
     if isinstance(node, ast.ContainsExpression):
+        is_lit, value = _literal(node.member)
+        if is_lit and isinstance(node.container, ast.SymbolExpression):  # '"x" in symbol': one call, not three
+            name = node.container.name
+            return lambda st: value in (_resolve(st, name) or ())
         member, container = _closure(node.member), _closure(node.container)
         if member is None or container is None:
             return None
-        return lambda get: member(get) in (container(get) or ())
+        return lambda st: member(st) in (container(st) or ())
     if not hasattr(node, "left") or not hasattr(node, "right"):
         return None
     left, right = _closure(node.left), _closure(node.right)
@@ -114,27 +121,33 @@ def _closure(node: Any) -> Fn | None:  # noqa: C901 - one case per node type
     kind = getattr(node, "type", None)
     if isinstance(node, ast.LogicExpression):
         if kind == "and":
-            return lambda get: bool(left(get)) and bool(right(get))
+            return lambda st: bool(left(st)) and bool(right(st))
         if kind == "or":
-            return lambda get: bool(left(get)) or bool(right(get))
+            return lambda st: bool(left(st)) or bool(right(st))
         return None
     if isinstance(node, ast.ArithmeticComparisonExpression):
         if kind not in _ARITH:
             return None
         op = _ARITH[kind]
 
-        def compare(get: Callable[[str], Any]) -> bool:
-            a, b = left(get), right(get)
+        def compare(st: _State) -> bool:
+            a, b = left(st), right(st)
             if a is None or b is None:
                 raise _Undefined
             return bool(op(a, b))
 
         return compare
-    if isinstance(node, ast.ComparisonExpression):
+    if isinstance(node, ast.ComparisonExpression) and kind in ("eq", "ne"):
+        # 'symbol == literal' (most conditions): resolve and compare in one call; operands keep their order.
+        is_lit, value = _literal(node.right)
+        if is_lit and isinstance(node.left, ast.SymbolExpression):
+            name = node.left.name
+            if kind == "eq":
+                return lambda st: _resolve(st, name) == value
+            return lambda st: _resolve(st, name) != value
         if kind == "eq":
-            return lambda get: left(get) == right(get)
-        if kind == "ne":
-            return lambda get: left(get) != right(get)
+            return lambda st: left(st) == right(st)
+        return lambda st: left(st) != right(st)
     return None
 
 
@@ -172,7 +185,7 @@ class Condition:
         state = _State(values, array_symbols)
         try:
             if self._fn is not None:
-                return bool(self._fn(lambda name: _resolve(state, name))), state.read
+                return bool(self._fn(state)), state.read
             return bool(self._rule.evaluate(state)), state.read
         except (_Undefined, rule_engine.EngineError) as exc:
             if undefined is None:
