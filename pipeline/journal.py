@@ -97,8 +97,13 @@ def _entry(
     )
 
 
-def _write_sidecars(stage: Path, name: str, meta: JournalMetadata, contents: dict[str, bytes]) -> None:
-    """metadata.json, metadata.xml (checked against the XSD) and SHA256SUMS into the staging folder."""
+def _write_sidecars(
+    stage: Path, name: str, meta: JournalMetadata, contents: dict[str, bytes], digests: dict[str, str] | None = None
+) -> None:
+    """metadata.json, metadata.xml (checked against the XSD) and SHA256SUMS into the staging folder.
+
+    ``digests``: SHA-256 already computed from the very bytes in ``contents`` (not computed twice).
+    """
     xml = to_xml(meta)
     problems = validate_xml(xml)
     if problems:  # a bug, not a user error: the model and the schema disagree
@@ -109,7 +114,10 @@ def _write_sidecars(stage: Path, name: str, meta: JournalMetadata, contents: dic
     for file_name, data in files.items():
         if file_name not in contents:
             (stage / file_name).write_bytes(data)
-    sums = "".join(f"{_sha256(data)}  {file_name}\n" for file_name, data in sorted(files.items()))
+    known = digests or {}
+    sums = "".join(
+        f"{known.get(file_name) or _sha256(data)}  {file_name}\n" for file_name, data in sorted(files.items())
+    )
     (stage / SUMS_NAME).write_text(sums, encoding="utf-8")
 
 
@@ -167,7 +175,8 @@ def write_package(
                 pdf_error = str(exc)
                 warnings.append(pdf_error)
         meta = meta.model_copy(update={"filer": entries})
-        _write_sidecars(stage, name, meta, contents)
+        # the entries' digests were computed from the bytes in contents just above
+        _write_sidecars(stage, name, meta, contents, {e.filnavn: e.sha256 for e in entries})
         publish_dir(stage, final, force=force)
     result = _result(final, name, meta, f"{name}.pdf" in contents, warnings)
     result.pdf_error = pdf_error

@@ -48,13 +48,25 @@ def _keep(ch: str) -> bool:
     return cat[0] == "L" or cat == "Nd"
 
 
+_ASCII_DROPPED = re.compile(r"[^A-Za-z0-9_\-.()+,]")
+
+
+def _kept(text: str) -> str:
+    """The characters :func:`_keep` keeps. (Letters, decimal digits and the allowed punctuation are all
+    printable, so an extra "printable" test would drop nothing more.) In ASCII text those are exactly
+    A-Z, a-z, 0-9 and the allowed punctuation: one regex pass instead of a look-up per character."""
+    if text.isascii():
+        return _ASCII_DROPPED.sub("", text)
+    return "".join(filter(_keep, text))
+
+
 def safe_component(value: object, *, translit: bool = False) -> str:
     """Clean one field value (no separators, no control characters, no symbols)."""
     text = unicodedata.normalize("NFC", str(value if value is not None else ""))
     text = _SEPARATORS.sub("_", text)
     if translit:
         text = transliterate(text)
-    text = "".join(ch if _keep(ch) else "" for ch in text if ch.isprintable() or ch == "_")
+    text = _kept(text)
     text = re.sub(r"\.{2,}", ".", text)  # never ".."
     text = re.sub(r"_{2,}", "_", text)
     text = re.sub(r"-{2,}", "-", text)

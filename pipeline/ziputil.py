@@ -12,13 +12,16 @@ import io
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["FIXED_TIME", "ZipEntry", "deflate", "entry", "raw_entries", "write_zip"]
+from zlib_ng import zlib_ng
+
+__all__ = ["FIXED_TIME", "ZipEntry", "deflate", "entry", "raw_entries", "read_plain", "write_zip"]
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _UTF8 = 0x0800  # general purpose flag: names are UTF-8
+_PLAIN_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 
 @dataclass(frozen=True)
@@ -46,25 +49,87 @@ def entry(
     return ZipEntry(name, deflate(data, level), zlib.crc32(data), len(data), zipfile.ZIP_DEFLATED, date_time)
 
 
-def raw_entries(data: bytes) -> list[ZipEntry]:
+def raw_entries(data: bytes, infos: Sequence[zipfile.ZipInfo] | None = None) -> list[ZipEntry]:
     """The members of a zip in archive order, payloads copied without decompressing.
 
-    Raises :class:`zipfile.BadZipFile` for a corrupt archive and :class:`ValueError` for an encrypted member.
+    ``infos``: the archive's ``ZipFile.infolist()`` when the caller has already opened ``data`` (saves
+    reading the central directory twice). Raises :class:`zipfile.BadZipFile` for a corrupt archive and
+    :class:`ValueError` for an encrypted member.
     """
+    if infos is None:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
     out: list[ZipEntry] = []
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        for info in zf.infolist():
-            if info.flag_bits & 0x1:
-                raise ValueError(f"{info.filename} er krypteret")
-            off = info.header_offset
-            if data[off : off + 4] != b"PK\x03\x04":
-                raise zipfile.BadZipFile(f"{info.filename}: ugyldig lokal header")
-            name_len, extra_len = struct.unpack("<HH", data[off + 26 : off + 30])
-            start = off + 30 + name_len + extra_len
-            payload = data[start : start + info.compress_size]
-            date_time = tuple(info.date_time)
-            out.append(ZipEntry(info.filename, payload, info.CRC, info.file_size, info.compress_type,
-                                date_time))  # type: ignore[arg-type]
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise ValueError(f"{info.filename} er krypteret")
+        off = info.header_offset
+        if data[off : off + 4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile(f"{info.filename}: ugyldig lokal header")
+        name_len, extra_len = struct.unpack("<HH", data[off + 26 : off + 30])
+        start = off + 30 + name_len + extra_len
+        payload = data[start : start + info.compress_size]
+        date_time = tuple(info.date_time)
+        out.append(ZipEntry(info.filename, payload, info.CRC, info.file_size, info.compress_type,
+                            date_time))  # type: ignore[arg-type]
+    return out
+
+
+def read_plain(zf: zipfile.ZipFile, data: bytes, names: Iterable[str]) -> dict[str, bytes] | None:
+    """``{name: zf.read(name)}`` for ``names`` (``zf`` opened on ``data``), without zipfile's per-member
+    file objects and with zlib-ng's faster inflate and CRC (a report's document.xml: ~0.7 → ~0.3 ms).
+
+    Only for plain members — unique names, stored or deflated, no encryption or other special flags, a
+    local header that zipfile would accept (signature, same name), the payload inside the archive and not
+    running into the next member — whose content matches its CRC. For anything else the answer is None and
+    the caller reads with zipfile, which then gives its own result or error. For a plain member zipfile
+    gives exactly this: the inflated payload (flushed at its end), cut to the declared size, CRC-checked.
+    """
+    infos = zf.infolist()
+    by_name = {info.filename: info for info in infos}
+    if len(by_name) != len(infos):
+        return None  # duplicate names: zipfile reads the last, Word may read the first
+    # where each member's data must end: at the next local header, the last at the central directory
+    ends: dict[int, int] = {}
+    end = getattr(zf, "start_dir", len(data))
+    for info in sorted(infos, key=lambda i: i.header_offset, reverse=True):
+        ends[id(info)] = end
+        end = info.header_offset
+    out: dict[str, bytes] = {}
+    for name in names:
+        member = by_name.get(name)
+        if member is None or member.flag_bits & 0x61 or member.compress_type not in _PLAIN_METHODS:
+            return None  # encrypted (0x01), patch data (0x20), strong encryption (0x40), other methods
+        off = member.header_offset
+        if len(data) < off + 30 or data[off : off + 4] != b"PK\x03\x04":
+            return None
+        flags, = struct.unpack("<H", data[off + 6 : off + 8])
+        name_len, extra_len = struct.unpack("<HH", data[off + 26 : off + 30])
+        try:
+            local_name = data[off + 30 : off + 30 + name_len].decode("utf-8" if flags & _UTF8 else "cp437")
+        except UnicodeDecodeError:
+            return None
+        start = off + 30 + name_len + extra_len
+        stop = start + member.compress_size
+        if local_name != member.orig_filename or stop > min(len(data), ends[id(member)]):
+            return None
+        payload, size = data[start:stop], member.file_size
+        if member.compress_type == zipfile.ZIP_STORED:
+            content = payload[:size]
+        elif size == 0:
+            content = b""  # (max_length 0 would mean "no limit")
+        else:
+            try:
+                inflater = zlib_ng.decompressobj(-15)
+                content = inflater.decompress(payload, size)  # never more than the declared size
+                if len(content) < size:
+                    content += inflater.flush()
+            except zlib_ng.error:  # type: ignore[misc]  # (its stub types the class as an instance)
+                return None
+            content = content[:size]
+        if zlib_ng.crc32(content) != member.CRC:
+            return None
+        out[name] = content
     return out
 
 
