@@ -15,6 +15,7 @@ import io
 import json
 import re
 import zipfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from pydantic import ValidationError
 from pipeline.errors import InputFileError
 from pipeline.models import Assessment
 
-__all__ = ["NS", "answers_for_export", "embed", "read_assessment", "twin_json"]
+__all__ = ["NS", "answers_for_export", "embed", "read_assessment", "twin_item_xml", "twin_json"]
 
 NS = "urn:aivurdering:assessment:1"
 ITEM_ID = "{7A1E5D2C-4B1F-4C7B-9E1A-A1B2C3D4E5F6}"
@@ -64,6 +65,9 @@ def _add_rel(rels_xml: bytes, rel_type: str, target: str, prefix: str = "rIdAiv"
     return _xml(root)
 
 
+# The package plumbing below is a pure function of its arguments, which come from the template (the same for
+# every report): cached by content (the arguments themselves), bounded.
+@lru_cache(maxsize=32)
 def add_override(content_types: bytes, part_name: str, content_type: str) -> bytes:
     """Add (or replace) an ``<Override>`` in ``[Content_Types].xml``."""
     root = etree.fromstring(content_types)
@@ -78,11 +82,59 @@ def add_override(content_types: bytes, part_name: str, content_type: str) -> byt
 
 def add_package_rel(parts: dict[str, bytes], source_rels: str, rel_type: str, target: str) -> None:
     """Add a relationship to a ``.rels`` part unless one of that type and target exists."""
-    rels = parts.get(source_rels) or _xml(etree.Element(f"{{{PKG_REL_NS}}}Relationships", nsmap={None: PKG_REL_NS}))
+    added = _with_rel(parts.get(source_rels), rel_type, target)
+    if added is not None:
+        parts[source_rels] = added
+
+
+@lru_cache(maxsize=32)  # pure (see add_override)
+def _with_rel(rels: bytes | None, rel_type: str, target: str) -> bytes | None:
+    """``rels`` with the relationship added, or None when one of that type and target exists."""
+    rels = rels or _xml(etree.Element(f"{{{PKG_REL_NS}}}Relationships", nsmap={None: PKG_REL_NS}))
     root = etree.fromstring(rels)
     if any(r.get("Type") == rel_type and r.get("Target") == target for r in root):
-        return
-    parts[source_rels] = _add_rel(rels, rel_type, target)
+        return None
+    return _add_rel(rels, rel_type, target)
+
+
+_TWIN_START = (
+    "<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+    f'<assessment xmlns="{NS}" format="json" version="1">'
+).encode("ascii")
+_CONTROLS = bytes(range(0x20)) + b"\x7f"  # the ASCII characters that are not printable
+
+
+def twin_item_xml(text: str) -> bytes:
+    """The twin's XML part for ``twin_json`` text, written directly.
+
+    The same bytes as lxml gives for an ``assessment`` element with this text (see :func:`_xml`): the JSON is
+    ASCII without control characters (json escapes them), and in such text lxml escapes only ``&``, ``<``
+    and ``>``. Anything else goes through lxml.
+    """
+    data = text.encode("ascii") if text.isascii() else b""
+    if not data or len(data.translate(None, _CONTROLS)) != len(data):  # empty, not ASCII, or control characters
+        root = etree.Element(f"{{{NS}}}assessment", nsmap={None: NS})
+        root.set("format", "json")
+        root.set("version", "1")
+        root.text = text
+        return _xml(root)
+    return _TWIN_START + data.replace(b"&", b"&amp;").replace(b"<", b"&lt;").replace(b">", b"&gt;") + b"</assessment>"
+
+
+@lru_cache(maxsize=8)  # a pure function of n
+def _item_parts(n: int) -> tuple[bytes, bytes]:
+    """The twin's ``itemPropsN.xml`` and the relationships of ``itemN.xml``."""
+    ds = "http://schemas.openxmlformats.org/officeDocument/2006/customXml"
+    pr = etree.Element(f"{{{ds}}}datastoreItem", nsmap={"ds": ds})
+    pr.set(f"{{{ds}}}itemID", ITEM_ID)
+    refs = etree.SubElement(pr, f"{{{ds}}}schemaRefs")
+    etree.SubElement(refs, f"{{{ds}}}schemaRef").set(f"{{{ds}}}uri", NS)
+    rels = etree.Element(f"{{{PKG_REL_NS}}}Relationships", nsmap={None: PKG_REL_NS})
+    rel = etree.SubElement(rels, f"{{{PKG_REL_NS}}}Relationship")
+    rel.set("Id", "rId1")
+    rel.set("Type", REL_CUSTOM_XML_PROPS)
+    rel.set("Target", f"itemProps{n}.xml")
+    return _xml(pr), _xml(rels)
 
 
 def embed(parts: dict[str, bytes], assessment: Assessment) -> None:
@@ -91,23 +143,8 @@ def embed(parts: dict[str, bytes], assessment: Assessment) -> None:
     while f"customXml/item{n}.xml" in parts:
         n += 1
     item, props = f"customXml/item{n}.xml", f"customXml/itemProps{n}.xml"
-    root = etree.Element(f"{{{NS}}}assessment", nsmap={None: NS})
-    root.set("format", "json")
-    root.set("version", "1")
-    root.text = twin_json(assessment)
-    parts[item] = _xml(root)
-    ds = "http://schemas.openxmlformats.org/officeDocument/2006/customXml"
-    pr = etree.Element(f"{{{ds}}}datastoreItem", nsmap={"ds": ds})
-    pr.set(f"{{{ds}}}itemID", ITEM_ID)
-    refs = etree.SubElement(pr, f"{{{ds}}}schemaRefs")
-    etree.SubElement(refs, f"{{{ds}}}schemaRef").set(f"{{{ds}}}uri", NS)
-    parts[props] = _xml(pr)
-    rels = etree.Element(f"{{{PKG_REL_NS}}}Relationships", nsmap={None: PKG_REL_NS})
-    rel = etree.SubElement(rels, f"{{{PKG_REL_NS}}}Relationship")
-    rel.set("Id", "rId1")
-    rel.set("Type", REL_CUSTOM_XML_PROPS)
-    rel.set("Target", f"itemProps{n}.xml")
-    parts[f"customXml/_rels/item{n}.xml.rels"] = _xml(rels)
+    parts[item] = twin_item_xml(twin_json(assessment))
+    parts[props], parts[f"customXml/_rels/item{n}.xml.rels"] = _item_parts(n)
     parts["[Content_Types].xml"] = add_override(parts["[Content_Types].xml"], f"/{props}", CT_CUSTOM_XML_PROPS)
     add_package_rel(parts, "word/_rels/document.xml.rels", REL_CUSTOM_XML, f"../{item}")
 

@@ -79,10 +79,26 @@ def default_template() -> Path:
     raise CatalogueError("Den indbyggede rapportskabelon (konsekvensanalyse.docx) mangler i installationen.")
 
 
+# Every attribute name a plain dict has (a dict instance has no attributes of its own: all come from its class).
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class ReportEnvironment(SandboxedEnvironment):
+    """The sandbox, with a shortcut for ``x.y`` on the plain dicts of the report context."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # SandboxedEnvironment.getattr tries getattr(obj, attribute) first, which for a dict raises
+        # AttributeError unless the name is one of dict's own attributes, and then returns obj[attribute].
+        # Going straight to the key in exactly that case gives the same value without the exception.
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
 @lru_cache(maxsize=1)
 def jinja_env() -> SandboxedEnvironment:
     """The one Jinja environment for report templates: sandboxed, autoescaping, strict."""
-    return SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+    return ReportEnvironment(autoescape=True, undefined=StrictUndefined)
 
 
 # --------------------------------------------------------------------------------------------
@@ -233,6 +249,7 @@ def prepare_template(path: Path | None = None) -> PreparedTemplate:
 
 
 _LISTING_CHARS = ("\t", "\a", "\n", "\f")
+_LISTING_BYTES = tuple(c.encode() for c in _LISTING_CHARS)
 
 
 def _post(tpl: DocxTemplate, xml: str) -> str:
@@ -245,6 +262,25 @@ def _post(tpl: DocxTemplate, xml: str) -> str:
     return str(tpl.resolve_listing(xml))
 
 
+def _post_utf8(tpl: DocxTemplate, xml: str) -> bytes:
+    """``_post(tpl, xml).encode("utf-8")``, with the replacements and checks done on the UTF-8 bytes.
+
+    Every pattern is ASCII, and in UTF-8 an ASCII byte only ever stands for that character, so replacing
+    in the bytes is replacing in the text; bytes are half the size of this text and searched faster.
+    """
+    data = xml.encode("utf-8")
+    lines = data.split(b"\n")
+    if all(line.startswith((b"<w:p ", b"<w:p>")) for line in lines[1:]):
+        data = b"".join(lines)  # every newline starts "\n<w:p " or "\n<w:p>": the replacements remove them all
+    else:
+        data = data.replace(b"\n<w:p ", b"<w:p ").replace(b"\n<w:p>", b"<w:p>")
+    if b"{" in data or b"}" in data:  # each pattern has a brace: without one, nothing to replace
+        data = data.replace(b"{_{", b"{{").replace(b"}_}", b"}}").replace(b"{_%", b"{%").replace(b"%_}", b"%}")
+    if not any(c in data for c in _LISTING_BYTES):
+        return data
+    return str(tpl.resolve_listing(data.decode("utf-8"))).encode("utf-8")
+
+
 def _render(template: Template, context: dict[str, Any], path: Path, where: str) -> str:
     try:
         return template.render(context)
@@ -253,6 +289,7 @@ def _render(template: Template, context: dict[str, Any], path: Path, where: str)
 
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_WP = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
 
 
 def _row_span(row: Any) -> int:
@@ -279,9 +316,14 @@ def _tables_fit(tree: Any) -> bool:
         columns = len(grid.findall(_W + "gridCol"))
         spans_grid = False
         for row in table.iter(_W + "tr"):
-            if len(row.findall(_W + "tc")) > columns:
+            # A row has at most len(row) cells, one less when its first child is not a cell (w:trPr): count
+            # them (findall, as fix_tables does) only when that bound exceeds the grid.
+            children = len(row)
+            bound = children - (children > 0 and row[0].tag != _W + "tc")
+            if bound > columns and len(row.findall(_W + "tc")) > columns:
                 return False
-            spans_grid = spans_grid or _row_span(row) >= columns
+            if not spans_grid:
+                spans_grid = _row_span(row) >= columns
         if not spans_grid:
             return False
     return True
@@ -326,14 +368,18 @@ def _body_frame(document: bytes, body_xml: str) -> BodyFrame | None:
 _STRICT = etree.XMLParser()  # lxml's defaults, as docxtpl's recovering parser has them
 
 
-def _in_place(frame: BodyFrame | None, body: str) -> tuple[Any, Any] | None:
+def _in_place(frame: BodyFrame | None, body: str | bytes) -> tuple[Any, Any] | None:
     """(document root, body) parsed in place; None when the fast path does not apply."""
-    if frame is None or not body.startswith(frame.body_tag):
+    if frame is None:
         return None
-    content = body[len(frame.body_tag) :]
-    if "xmlns" in content:
+    body = body.encode("utf-8") if isinstance(body, str) else body
+    tag = frame.body_tag.encode("utf-8")
+    if not body.startswith(tag):
+        return None
+    content = body[len(tag) :]
+    if b"xmlns" in content:
         return None  # the move also drops inner declarations the document has: leave that to lxml
-    data = frame.head + frame.placed_tag + content.encode("utf-8") + frame.tail
+    data = frame.head + frame.placed_tag + content + frame.tail
     try:
         root = etree.fromstring(data, parser=_STRICT)  # well-formed: the same tree as with recover=True
     except etree.XMLSyntaxError:
@@ -347,14 +393,16 @@ def _in_place(frame: BodyFrame | None, body: str) -> tuple[Any, Any] | None:
 def _render_fast(p: PreparedTemplate, context: dict[str, Any]) -> dict[str, bytes]:
     parts = dict(p.base_parts)
     tpl = p.docxtpl
-    body = _post(tpl, _render(p.body, context, p.path, "brødteksten"))
+    body = _post_utf8(tpl, _render(p.body, context, p.path, "brødteksten"))
     placed = _in_place(p.frame, body)
     if placed is not None:
         root, tree = placed
     else:
-        tree = _fix_tables(tpl, body)
+        tree = _fix_tables(tpl, body.decode("utf-8"))
     ids = 1000
-    for elt in tree.xpath(".//wp:docPr", namespaces={"wp": "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"}):
+    # An element named docPr has that name written in its tag: without it in the text, the search finds nothing.
+    drawings = tree.xpath(".//wp:docPr", namespaces={"wp": _WP}) if b"docPr" in body else []
+    for elt in drawings:
         ids += 1
         elt.attrib["id"] = str(ids)
     if placed is None:
@@ -365,7 +413,7 @@ def _render_fast(p: PreparedTemplate, context: dict[str, Any]) -> dict[str, byte
         xml = _post(tpl, _render(template, context, p.path, name))
         parts[name] = serialize_part_xml(parse_xml(xml.encode("utf-8")))  # type: ignore[arg-type]
     for name, template in p.raw_footnotes.items():
-        parts[name] = _post(tpl, _render(template, context, p.path, name)).encode("utf-8")
+        parts[name] = _post_utf8(tpl, _render(template, context, p.path, name))
     return parts
 
 
@@ -489,6 +537,16 @@ def _deflate(data: bytes, name: str = "") -> bytes:
     return ziputil.deflate(data, 1 if name.startswith(_FAST_PARTS) else 6)
 
 
+# Small parts that finalize derives from the template alone (content types, relationships, the twin's item
+# properties): the same bytes for every report made with one template.
+_PLUMBING = ("[Content_Types].xml", "_rels/", "word/_rels/", "customXml/_rels/", "customXml/itemProps")
+
+
+@lru_cache(maxsize=32)  # keyed by the bytes themselves (and the name, which sets the level): never stale
+def _crc_deflate(data: bytes, name: str) -> tuple[int, bytes]:
+    return zlib.crc32(data), _deflate(data, name)
+
+
 def write_zip(parts: dict[str, bytes], compressed: dict[str, tuple[bytes, int, bytes]]) -> bytes:
     """Deterministic zip (fixed time, stable order) re-using the template's compressed parts."""
     first = [n for n in ("[Content_Types].xml", "_rels/.rels") if n in parts]
@@ -499,6 +557,8 @@ def write_zip(parts: dict[str, bytes], compressed: dict[str, tuple[bytes, int, b
         cached = compressed.get(name)
         if cached is not None and cached[0] == data:
             crc, deflated = cached[1], cached[2]
+        elif name.startswith(_PLUMBING):
+            crc, deflated = _crc_deflate(data, name)
         else:
             crc, deflated = zlib.crc32(data), _deflate(data, name)
         entries.append(ziputil.ZipEntry(name, deflated, crc, len(data), date_time=ZIP_TIME))

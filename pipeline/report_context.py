@@ -19,7 +19,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from typing import Any, get_args, get_origin
+from typing import Any, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -135,6 +135,15 @@ class _Ctx(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _new(model: type[_M], **data: Any) -> _M:
+    """``model(**data)`` with the same full validation, called on pydantic's validator directly (what
+    ``BaseModel.__init__`` does, without its Python wrapper: hundreds of models per report)."""
+    return model.__pydantic_validator__.validate_python(data)
+
+
 # --------------------------------------------------------------------------------------------
 # The context model (the contract with every template)
 # --------------------------------------------------------------------------------------------
@@ -142,6 +151,8 @@ class _Ctx(BaseModel):
 
 class Ref(_Ctx):
     """A legal reference as it is cited."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)  # immutable: one Ref is shared by every report citing it
 
     code: str = Field(description="Katalognotation, fx 'AIA 6(3)'.")
     text: str = Field(description="Dansk citat, fx 'artikel 6, stk. 3, i AI-forordningen'; '⚠' ved usikkerhed.")
@@ -464,10 +475,15 @@ def _or_missing(value: str | None) -> str:
 
 
 def _ref(r: LegalRef) -> Ref:
-    text = one_line(r.text)
-    if r.uncertain:
+    return _cited(r.code, r.text, r.uncertain)
+
+
+@lru_cache(maxsize=4096)  # a pure function of the reference (references come from the catalogues); Ref is frozen
+def _cited(code: str, text: str, uncertain: bool) -> Ref:
+    text = one_line(text)
+    if uncertain:
         text = f"{text} {UNCERTAIN_MARK}"
-    return Ref(code=one_line(r.code), text=text, uncertain=r.uncertain)
+    return _new(Ref, code=one_line(code), text=text, uncertain=uncertain)
 
 
 def _refs_text(refs: Sequence[LegalRef]) -> str:
@@ -588,7 +604,8 @@ def _answer_item(assessment: Assessment, qid: str, qs: _Questions) -> AnswerItem
     loc = intake.locations.get(qid)
     section = qs.section_of(qid)
     sheet = loc.sheet if loc else qs.section_sheets.get(section, "")
-    return AnswerItem(
+    return _new(
+        AnswerItem,
         question_id=qid,
         section=one_line(qs.section_titles.get(section, sheet)) or "(ukendt afsnit)",
         label=qs.label(qid),
@@ -658,13 +675,22 @@ def _shown_trace(c: CriterionResult) -> list[TraceItem]:
     return [t for t in c.trace if one_line(t.value) not in OMITTED_TRACE_VALUES]
 
 
+def _no_hints(text: str) -> str:
+    return _HINTS.sub("", text) if "(" in text else text  # every hint starts with "(": no "(", nothing to remove
+
+
+@lru_cache(maxsize=4096)  # a pure function of a question label (labels come from the catalogue)
+def _short_label(label: str) -> str:
+    return shorten(_no_hints(one_line(label)).rstrip("?: "), SHORT_LABEL)
+
+
 def _trace_short(items: Sequence[TraceItem]) -> str:
     """Compact trace: the sheet is named once for consecutive answers on the same sheet."""
     out: list[str] = []
     sheet = None
     for t in items:
-        label = shorten(_HINTS.sub("", one_line(t.label)).rstrip("?: "), SHORT_LABEL)
-        value = shorten(_HINTS.sub("", one_line(t.value)), SHORT_VALUE)
+        label = _short_label(t.label)
+        value = shorten(_no_hints(one_line(t.value)), SHORT_VALUE)
         if t.sheet and t.cell:
             where = one_line(t.cell) if t.sheet == sheet else f"'{one_line(t.sheet)}'!{one_line(t.cell)}"
             sheet = t.sheet
@@ -686,7 +712,9 @@ def _finding(c: CriterionResult, actions: dict[str, str] | None = None) -> Findi
     note = one_line(c.uncertainty_note or "")
     if uncertain and not note:
         note = "Grundlaget er ikke endeligt bekræftet og bør kontrolleres."
-    return Finding(
+    refs = [_ref(r) for r in c.references]
+    return _new(
+        Finding,
         id=one_line(c.id),
         family=FAMILY_LABELS[c.family],
         title=one_line(c.title),
@@ -695,8 +723,8 @@ def _finding(c: CriterionResult, actions: dict[str, str] | None = None) -> Findi
         severity=LEVEL_LABELS[c.severity],
         finding=one_line(c.finding),
         recommendation=one_line(c.recommendation or ""),
-        references=[_ref(r) for r in c.references],
-        references_text=_refs_text(c.references) or "(ingen henvisning)",
+        references=refs,
+        references_text="; ".join(r.text for r in refs) or "(ingen henvisning)",  # = _refs_text(c.references)
         trace=trace or "(ingen svar)",
         trace_short=_trace_short(shown) or "(ingen svar)",
         action=(actions or {}).get(c.id, ""),
@@ -722,7 +750,8 @@ def _action_row(n: int, x: Action) -> ActionRow:
     deadline = one_line(x.deadline_text)
     if x.deadline is not None:
         deadline = f"{deadline} ({date_table(x.deadline)})" if deadline else date_table(x.deadline)
-    return ActionRow(
+    return _new(
+        ActionRow,
         number=str(n),
         id=one_line(x.id),
         title=one_line(x.title),
@@ -776,7 +805,8 @@ def _obligation_row(o: Obligation) -> ObligationRow:
     applies = one_line(o.applies_text)
     if o.date_uncertain:
         applies = f"{applies} {UNCERTAIN_MARK}"
-    return ObligationRow(
+    return _new(
+        ObligationRow,
         id=one_line(o.id),
         actor=ROLE_LABELS[o.actor],
         title=one_line(o.title),
@@ -961,7 +991,8 @@ def _heat(points: list[tuple[str, int, int]], matrix: Sequence[Sequence[str]] = 
         for con in (1, 2, 3, 4):
             here = [n for n, li, co in points if li == lik and co == con]
             cells.append(
-                HeatCell(
+                _new(
+                    HeatCell,
                     count=str(len(here)) if here else "",
                     ids=", ".join(here),
                     colour=LEVEL_COLOURS[cell_level(lik, con, matrix)],
@@ -979,7 +1010,8 @@ def _risk_row(n: int, r: Risk) -> RiskRow:
         summary = f"{title}: {description}"
     if r.affected and one_line(r.affected):
         summary += f" Berører: {one_line(r.affected)}."
-    return RiskRow(
+    return _new(
+        RiskRow,
         summary=summary,
         number=str(n),
         id=one_line(r.id),
