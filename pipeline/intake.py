@@ -325,7 +325,14 @@ class _ZipReader:
         all_cells = _cell_xpath(q)(root)
         # Writers give every cell an "r" (Excel, LibreOffice, openpyxl) or none; the first cell tells.
         if all_cells and not all_cells[0].get("r"):  # rare: no "r" attributes, position implied
-            return self._cells_by_position(root, strings, q, wanted)
+            try:
+                return self._cells_by_position(root, strings, q, wanted)
+            except ValueError as exc:  # a row number that is not a number
+                raise InputFileError(
+                    f"filen er beskadiget: delen '{member}' har et rækkenummer, der ikke er et tal.",
+                    path=self.name,
+                    hint=HINT_SAVE_AS,
+                ) from exc
         for c in all_cells:
             if not len(c):  # no child: an empty (formatted) cell
                 continue
@@ -473,9 +480,27 @@ def _col_letter(n: int) -> str:
     return out
 
 
+class CellRefError(ValueError):
+    """A cell address that is not of the form 'D12' (only a damaged or hand-made file has one)."""
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(ref)
+        self.ref = ref
+
+
 def split_ref(ref: str) -> tuple[str, int]:
-    """'D12' -> ('D', 12)."""
+    """'D12' -> ('D', 12). Raises :class:`CellRefError` for anything else."""
     m = _REF_RE.match(ref)
     if not m:
-        raise ValueError(ref)
+        raise CellRefError(ref)
     return m.group(1), int(m.group(2))
+
+
+def bad_cell_ref(path: Path, sheet: str | None, ref: str) -> InputFileError:
+    """The Danish refusal for a cell address no spreadsheet program writes."""
+    where = f"arket '{sheet}'" if sheet else "et ark"
+    return InputFileError(
+        f"filen er beskadiget: {where} har en celle med den ugyldige adresse '{ref[:40]}'.",
+        path=str(path),
+        hint=HINT_SAVE_AS,
+    )

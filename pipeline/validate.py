@@ -28,10 +28,12 @@ from pipeline.errors import InputFileError
 from pipeline.expressions import Condition
 from pipeline.intake import (
     CellError,
+    CellRefError,
     CellValue,
     RawSheet,
     RawWorkbook,
     UncalculatedFormula,
+    bad_cell_ref,
     read_cells,
     split_ref,
 )
@@ -492,6 +494,14 @@ def _meta(raw: RawWorkbook) -> dict[str, str]:
 
 def validate_raw(raw: RawWorkbook, cat: QuestionCatalogue) -> Intake:
     """Validate already read cells (see :func:`validate_workbook`)."""
+    try:
+        return _validate_raw(raw, cat)
+    except CellRefError as exc:
+        sheet = next((n for n, s in raw.sheets.items() if exc.ref in s.cells), None)
+        raise bad_cell_ref(raw.path, sheet, exc.ref) from exc
+
+
+def _validate_raw(raw: RawWorkbook, cat: QuestionCatalogue) -> Intake:
     meta = _meta(raw)
     template_version = meta.get("template_version") or None
     migration = resolve_migration(template_version, path=str(raw.path))

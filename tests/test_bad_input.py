@@ -230,3 +230,41 @@ def test_opendocument_and_word_files(tmp_path: Path):
     with zipfile.ZipFile(docx, "w") as zf:
         zf.writestr("word/document.xml", "<x/>")
     assert "Word" in _run(docx)
+
+
+@pytest.mark.parametrize(("sheet", "cell"), [("6 Datakilder", "B5"), ("11 Risici", "C7")])
+def test_cell_with_an_impossible_address(template: Path, tmp_path: Path, sheet: str, cell: str):
+    """A hand-edited or damaged file with a cell address no spreadsheet writes (column 'AAAA')."""
+    wb = load_workbook(template)
+    wb[sheet][cell] = "MARK_X"
+    mid = tmp_path / "mid.xlsx"
+    wb.save(mid)
+    member = sheet_member(mid, sheet)
+    with zipfile.ZipFile(mid) as zf:
+        xml = zf.read(member)
+    start = xml.index(b"MARK_X")
+    ref_at = xml.rindex(f'r="{cell}"'.encode(), 0, start)
+    bad = xml[:ref_at] + b'r="AAAA40"' + xml[ref_at + len(f'r="{cell}"'):]
+    out = tmp_path / "ugyldig-adresse.xlsx"
+    replace_member(mid, out, member, bad)
+    text = _run(out)
+    assert "ugyldige adresse 'AAAA40'" in text and sheet in text
+
+
+def test_row_number_that_is_not_a_number(template: Path, tmp_path: Path):
+    """Cells without addresses (position implied) in a row whose number is not a number."""
+    wb = load_workbook(template)
+    wb["6 Datakilder"]["B5"] = "MARK_X"
+    mid = tmp_path / "mid.xlsx"
+    wb.save(mid)
+    member = sheet_member(mid, "6 Datakilder")
+    with zipfile.ZipFile(mid) as zf:
+        xml = zf.read(member)
+    import re
+
+    bad = re.sub(rb'(<c[^>]*?) r="[A-Z]+\d+"', rb"\1", xml)  # no cell addresses: position implied
+    bad = re.sub(rb'<row r="1"', b'<row r="x"', bad, count=1)
+    out = tmp_path / "ugyldigt-raekkenummer.xlsx"
+    replace_member(mid, out, member, bad)
+    text = _run(out)
+    assert "rækkenummer, der ikke er et tal" in text
