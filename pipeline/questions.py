@@ -14,6 +14,7 @@ import datetime as dt
 import functools
 import graphlib
 import hashlib
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -147,6 +148,12 @@ class QuestionCatalogue(_Strict):
         return self._path
 
     @functools.cached_property
+    def derived(self) -> dict[Any, Any]:
+        """Views other modules derive from this catalogue once (e.g. the report's labels per language), keyed
+        by their module and purpose. The catalogue is immutable, so they live as long as it and cannot go stale."""
+        return {}
+
+    @functools.cached_property
     def by_id(self) -> dict[str, Question]:
         return {q.id: q for q in self.questions}
 
@@ -245,12 +252,20 @@ def load_questions(path: Path | None = None) -> QuestionCatalogue:
     Raises:
         CatalogueError: the file is missing, not YAML or not a valid catalogue (names file and entry).
     """
-    resolved = (path or DEFAULT_PATH).resolve()
+    # The bundled catalogue's resolved path is worked out once (Path.resolve reads every folder of the path,
+    # and the package does not move while it runs); the file is still stat'ed on every call, so a changed
+    # catalogue is read afresh exactly as before.
+    resolved = _bundled_resolved(DEFAULT_PATH) if path is None else str(path.resolve())
     try:
-        stat = resolved.stat()
+        stat = os.stat(resolved)
     except OSError as exc:
-        raise CatalogueError("spørgsmålskataloget findes ikke eller kan ikke læses.", path=str(resolved)) from exc
-    return _load_cached(str(resolved), stat.st_mtime_ns, stat.st_size)
+        raise CatalogueError("spørgsmålskataloget findes ikke eller kan ikke læses.", path=resolved) from exc
+    return _load_cached(resolved, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)  # only ever called with DEFAULT_PATH (keyed by it, should a test replace it)
+def _bundled_resolved(path: Path) -> str:
+    return str(path.resolve())
 
 
 @functools.lru_cache(maxsize=8)

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, TypeVar, get_args, get_origin
+from typing import Any, NamedTuple, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -141,6 +141,11 @@ _M = TypeVar("_M", bound=BaseModel)
 def _new(model: type[_M], **data: Any) -> _M:
     """``model(**data)`` with the same full validation, called on pydantic's validator directly (what
     ``BaseModel.__init__`` does, without its Python wrapper: hundreds of models per report)."""
+    return model.__pydantic_validator__.validate_python(data)
+
+
+def _valid(model: type[_M], data: dict[str, Any]) -> _M:
+    """:func:`_new` for data already in a dict (no keyword packing: the most frequent models)."""
     return model.__pydantic_validator__.validate_python(data)
 
 
@@ -457,6 +462,11 @@ def one_line(value: str) -> str:
 
 def paragraphs(value: str) -> list[str]:
     """Split clean text at line breaks into non-empty paragraphs."""
+    if value.isprintable() and "_" not in value:
+        # Nothing to clean and no line break (isprintable is False for controls, surrogates and non-characters;
+        # the docxtpl escapes need "_"): clean_text would return the text unchanged, split it into one piece.
+        text = value.strip()
+        return [text] if text else []
     return [p.strip() for p in clean_text(value).split("\n") if p.strip()]
 
 
@@ -517,52 +527,88 @@ def _text(value: Any, lang: str = "da") -> str:
 
 
 class _Questions:
-    """Question labels, types, options and sections from the catalogue (tolerant of its absence)."""
+    """Question labels, options and sections from the catalogue (tolerant of its absence), as the report shows them.
+
+    Everything is looked up once here (labels one-lined, option codes mapped to their labels), so a report only
+    reads dictionaries; :func:`_questions` keeps one per catalogue and language on the catalogue itself.
+    """
 
     def __init__(self, catalogue: Any | None, lang: str) -> None:
+        self.catalogue = catalogue
         self.lang = lang
         self.by_id: dict[str, Any] = {}
         self.order: list[str] = []
         self.section_titles: dict[str, str] = {}
         self.section_sheets: dict[str, str] = {}
+        self.section_lines: dict[str, str] = {}  # section id -> title on one line
+        self.labels: dict[str, str] = {}  # question id -> label on one line
+        self.sections: dict[str, str] = {}  # question id -> section id
+        self.options: dict[str, dict[Any, str]] = {}  # question id -> option code -> label (the first option wins)
+        self.column_options: dict[str, dict[Any, dict[Any, str]]] = {}  # ... -> column id -> (the last column wins)
+        self.column_labels: dict[str, dict[Any, str]] = {}  # question id -> column id -> label (the first wins)
+        self.system_order: list[str] = []  # the questions of SYSTEM_SECTIONS, in catalogue order
         if catalogue is None:
             return
         for s in getattr(catalogue, "sections", []) or []:
             sid = getattr(s, "id", "")
             self.section_titles[sid] = _text(getattr(s, "title", sid), lang) or sid
             self.section_sheets[sid] = str(getattr(s, "sheet", sid))
+        self.section_lines = {sid: one_line(title) for sid, title in self.section_titles.items()}
         for q in getattr(catalogue, "questions", []) or []:
             self.by_id[q.id] = q
             self.order.append(q.id)
+        for qid, q in self.by_id.items():
+            self.labels[qid] = one_line(_text(getattr(q, "label", ""), lang))
+            self.sections[qid] = str(getattr(q, "section", ""))
+            self.options[qid] = self._option_labels(getattr(q, "options", None) or [])
+            columns = getattr(q, "columns", None) or []
+            self.column_options[qid] = {getattr(c, "id", None): self._option_labels(getattr(c, "options", None) or []) for c in columns}
+            labels: dict[Any, str] = {}
+            for col in columns:
+                column: Any = getattr(col, "id", None)
+                if column not in labels:
+                    labels[column] = one_line(_text(getattr(col, "label", column), lang)) or column
+            self.column_labels[qid] = labels
+        self.system_order = [q for q in self.order if self.section_of(q) in SYSTEM_SECTIONS]
+
+    def _option_labels(self, options: Iterable[Any]) -> dict[Any, str]:
+        out: dict[Any, str] = {}
+        for opt in options:
+            code: Any = getattr(opt, "code", None)
+            if code not in out:
+                out[code] = _text(getattr(opt, "label", code), self.lang) or code
+        return out
 
     def label(self, qid: str) -> str:
-        q = self.by_id.get(qid)
-        return one_line(_text(getattr(q, "label", ""), self.lang)) if q is not None else qid
+        return self.labels.get(qid, qid)
 
     def section_of(self, qid: str) -> str:
-        q = self.by_id.get(qid)
-        return str(getattr(q, "section", "")) if q is not None else ""
+        return self.sections.get(qid, "")
 
     def option_label(self, qid: str, code: str, column: str | None = None) -> str:
-        q = self.by_id.get(qid)
-        if q is None:
+        options = self.options.get(qid)
+        if options is None:
             return code
-        options = getattr(q, "options", None) or []
         if column is not None:
-            for col in getattr(q, "columns", None) or []:
-                if getattr(col, "id", None) == column:
-                    options = getattr(col, "options", None) or []
-        for opt in options:
-            if getattr(opt, "code", None) == code:
-                return _text(getattr(opt, "label", code), self.lang) or code
-        return code
+            options = self.column_options[qid].get(column, options)  # no such column: the question's own options
+        return options.get(code, code)
 
     def column_label(self, qid: str, column: str) -> str:
-        q = self.by_id.get(qid)
-        for col in getattr(q, "columns", None) or []:
-            if getattr(col, "id", None) == column:
-                return one_line(_text(getattr(col, "label", column), self.lang)) or column
-        return column
+        return self.column_labels.get(qid, {}).get(column, column)
+
+
+def _questions(catalogue: Any | None, lang: str) -> _Questions:
+    """The catalogue's :class:`_Questions` for ``lang``, made once and kept on the (immutable) catalogue, so it
+    lives exactly as long as the catalogue and cannot go stale; any other catalogue-like object is read afresh."""
+    from pipeline.questions import QuestionCatalogue
+
+    if not isinstance(catalogue, QuestionCatalogue):
+        return _Questions(catalogue, lang)
+    key = ("report_context.questions", lang)
+    qs = catalogue.derived.get(key)
+    if qs is None or qs.catalogue is not catalogue:  # a model_copy shares ``derived``: never serve a copy's view
+        qs = catalogue.derived[key] = _Questions(catalogue, lang)
+    return qs
 
 
 def _scalar_text(value: Any, qs: _Questions, qid: str, column: str | None = None) -> str:
@@ -599,23 +645,29 @@ def answer_paragraphs(qid: str, value: Any, qs: _Questions) -> list[str]:
 
 def _answer_item(assessment: Assessment, qid: str, qs: _Questions) -> AnswerItem:
     intake = assessment.intake
-    value = intake.answers.get(qid)
-    paras = answer_paragraphs(qid, value, qs) if qid in intake.answers else [NOT_ANSWERED]
+    answers = intake.answers
+    paras = answer_paragraphs(qid, answers[qid], qs) if qid in answers else [NOT_ANSWERED]
     loc = intake.locations.get(qid)
     section = qs.section_of(qid)
-    sheet = loc.sheet if loc else qs.section_sheets.get(section, "")
-    return _new(
-        AnswerItem,
-        question_id=qid,
-        section=one_line(qs.section_titles.get(section, sheet)) or "(ukendt afsnit)",
-        label=qs.label(qid),
-        value=" / ".join(paras),
-        paragraphs=paras,
-        location=f"'{one_line(loc.sheet)}'!{one_line(loc.cell)}" if loc else "(ikke i arket)",
-        sheet=one_line(loc.sheet) if loc else "",
-        cell=one_line(loc.cell) if loc else "(ikke i arket)",
-        group_heading="",
-    )
+    title = qs.section_lines.get(section)  # = one_line(qs.section_titles[section])
+    if title is None:  # not a catalogue section: the sheet names it
+        title = one_line(loc.sheet if loc else qs.section_sheets.get(section, ""))
+    if loc:
+        sheet, cell = one_line(loc.sheet), one_line(loc.cell)
+        location = f"'{sheet}'!{cell}"
+    else:
+        sheet, cell, location = "", "(ikke i arket)", "(ikke i arket)"
+    return _valid(AnswerItem, {
+        "question_id": qid,
+        "section": title or "(ukendt afsnit)",
+        "label": qs.label(qid),
+        "value": " / ".join(paras),
+        "paragraphs": paras,
+        "location": location,
+        "sheet": sheet,
+        "cell": cell,
+        "group_heading": "",
+    })
 
 
 def _grouped(items: Sequence[AnswerItem]) -> list[AnswerItem]:
@@ -671,10 +723,6 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:.(–-") + "…"
 
 
-def _shown_trace(c: CriterionResult) -> list[TraceItem]:
-    return [t for t in c.trace if one_line(t.value) not in OMITTED_TRACE_VALUES]
-
-
 def _no_hints(text: str) -> str:
     return _HINTS.sub("", text) if "(" in text else text  # every hint starts with "(": no "(", nothing to remove
 
@@ -684,53 +732,76 @@ def _short_label(label: str) -> str:
     return shorten(_no_hints(one_line(label)).rstrip("?: "), SHORT_LABEL)
 
 
-def _trace_short(items: Sequence[TraceItem]) -> str:
-    """Compact trace: the sheet is named once for consecutive answers on the same sheet."""
-    out: list[str] = []
+class _TraceText(NamedTuple):
+    """How the report shows one trace item (the sheet-grouping of the short form is done per criterion)."""
+
+    long: str  # "label: value ('sheet'!cell)" (without the location when the answer is not in the workbook)
+    located: bool  # the answer is in the workbook (it has a sheet and a cell)
+    short: str  # "'sheet'!cell label = value" (label and value shortened); "label = value" when not located
+    short_same_sheet: str  # "cell label = value", after an answer on the same sheet
+
+
+def _trace_text(t: TraceItem) -> _TraceText | None:
+    """One trace item as the report shows it; None when the report leaves it out (unanswered)."""
+    value = one_line(t.value)
+    if value in OMITTED_TRACE_VALUES:
+        return None
+    short = f"{_short_label(t.label)} = {shorten(_no_hints(value), SHORT_VALUE)}"
+    if not (t.sheet and t.cell):
+        return _TraceText(f"{one_line(t.label)}: {value}", False, short, short)
+    where = f"'{one_line(t.sheet)}'!{one_line(t.cell)}"
+    return _TraceText(f"{one_line(t.label)}: {value} ({where})", True, f"{where} {short}", f"{one_line(t.cell)} {short}")
+
+
+# One report's trace texts by content: criteria share many answers (228 trace items, 68 different, in a typical
+# report), and a trace text is a pure function of the item's fields. Lives for one build_context call only.
+_TraceMemo = dict[tuple[str, str, str | None, str | None], _TraceText | None]
+_UNSET: Any = object()
+
+
+def _traces(items: Sequence[TraceItem], memo: _TraceMemo) -> tuple[str, str]:
+    """(trace, trace_short) of a criterion: the shown items joined; in the short form the sheet is named once
+    for consecutive answers on the same sheet."""
+    long: list[str] = []
+    short: list[str] = []
     sheet = None
     for t in items:
-        label = _short_label(t.label)
-        value = shorten(_no_hints(one_line(t.value)), SHORT_VALUE)
-        if t.sheet and t.cell:
-            where = one_line(t.cell) if t.sheet == sheet else f"'{one_line(t.sheet)}'!{one_line(t.cell)}"
-            sheet = t.sheet
-            out.append(f"{where} {label} = {value}")
-        else:
-            sheet = None
-            out.append(f"{label} = {value}")
-    return "; ".join(out)
+        key = (t.label, t.value, t.sheet, t.cell)
+        x = memo.get(key, _UNSET)
+        if x is _UNSET:
+            x = memo[key] = _trace_text(t)
+        if x is None:
+            continue
+        long.append(x.long)
+        short.append(x.short_same_sheet if x.located and t.sheet == sheet else x.short)
+        sheet = t.sheet if x.located else None
+    return "; ".join(long), "; ".join(short)
 
 
-def _finding(c: CriterionResult, actions: dict[str, str] | None = None) -> Finding:
-    shown = _shown_trace(c)
-    trace = "; ".join(
-        f"{one_line(t.label)}: {one_line(t.value)}"
-        + (f" ('{one_line(t.sheet)}'!{one_line(t.cell)})" if t.sheet and t.cell else "")
-        for t in shown
-    )
-    uncertain = c.uncertain or any(r.uncertain for r in c.references)
+def _finding(c: CriterionResult, actions: dict[str, str] | None = None, memo: _TraceMemo | None = None) -> Finding:
+    trace, trace_short = _traces(c.trace, {} if memo is None else memo)
+    refs = [_cited(r.code, r.text, r.uncertain) for r in c.references]  # = [_ref(r) for r in c.references]
+    uncertain = c.uncertain or any(r.uncertain for r in refs)  # a Ref is as uncertain as its LegalRef
     note = one_line(c.uncertainty_note or "")
     if uncertain and not note:
         note = "Grundlaget er ikke endeligt bekræftet og bør kontrolleres."
-    refs = [_ref(r) for r in c.references]
-    return _new(
-        Finding,
-        id=one_line(c.id),
-        family=FAMILY_LABELS[c.family],
-        title=one_line(c.title),
-        status=STATUS_LABELS[c.status],
-        status_code=c.status,
-        severity=LEVEL_LABELS[c.severity],
-        finding=one_line(c.finding),
-        recommendation=one_line(c.recommendation or ""),
-        references=refs,
-        references_text="; ".join(r.text for r in refs) or "(ingen henvisning)",  # = _refs_text(c.references)
-        trace=trace or "(ingen svar)",
-        trace_short=_trace_short(shown) or "(ingen svar)",
-        action=(actions or {}).get(c.id, ""),
-        uncertain=uncertain,
-        uncertainty_note=note,
-    )
+    return _valid(Finding, {
+        "id": one_line(c.id),
+        "family": FAMILY_LABELS[c.family],
+        "title": one_line(c.title),
+        "status": STATUS_LABELS[c.status],
+        "status_code": c.status,
+        "severity": LEVEL_LABELS[c.severity],
+        "finding": one_line(c.finding),
+        "recommendation": one_line(c.recommendation or ""),
+        "references": refs,
+        "references_text": "; ".join([r.text for r in refs]) or "(ingen henvisning)",  # = _refs_text(c.references)
+        "trace": trace or "(ingen svar)",
+        "trace_short": trace_short or "(ingen svar)",
+        "action": actions.get(c.id, "") if actions else "",
+        "uncertain": uncertain,
+        "uncertainty_note": note,
+    })
 
 
 # A criterion's Finding, built once per context: body sections and the annex share the same object.
@@ -854,12 +925,14 @@ def _ai_act(a: Assessment, finding: _FindingOf) -> AiActSection:
 
 
 def _letter_of(refs: Sequence[LegalRef], prefix: str) -> set[str]:
-    letters: set[str] = set()
-    for r in refs:
-        m = re.match(re.escape(prefix) + r"\(([a-f])\)", r.code.replace(" ", ""))
-        if m:
-            letters.add(m.group(1))
-    return letters
+    return {x for r in refs if (x := _code_letter(r.code, prefix))}
+
+
+@lru_cache(maxsize=1024)  # a pure function of a reference code (codes come from the catalogues)
+def _code_letter(code: str, prefix: str) -> str:
+    """The letter of a citation such as 'GDPR 35(7)(a)' under ``prefix`` 'GDPR35(7)', else ''."""
+    m = re.match(re.escape(prefix) + r"\(([a-f])\)", code.replace(" ", ""))
+    return m.group(1) if m else ""
 
 
 _BASIS_QUESTIONS = {
@@ -886,8 +959,9 @@ def _gdpr(a: Assessment, qs: _Questions, risks: list[RiskRow], finding: _Finding
     gdpr_criteria = [c for c in a.criteria if c.family == "gdpr" and c.status != "ikke_relevant"]
     parts: list[Part] = []
     used: set[str] = set()
+    letters = [_letter_of(c.references, "GDPR35(7)") for c in gdpr_criteria]
     for letter, title in GDPR_PARTS:
-        mine = [c for c in gdpr_criteria if letter in _letter_of(c.references, "GDPR35(7)")]
+        mine = [c for c, of in zip(gdpr_criteria, letters, strict=True) if letter in of]
         used.update(c.id for c in mine)
         paras: list[str] = _labelled(a, GDPR_PART_ANSWERS[letter], qs)
         if letter == "c":
@@ -941,9 +1015,10 @@ def _fria(a: Assessment, qs: _Questions, finding: _FindingOf) -> FriaSection:
     f = a.fria
     fria_criteria = [c for c in a.criteria if c.family == "fria" and c.status != "ikke_relevant"]
     parts = []
-    lettered = {c.id for c in fria_criteria if _letter_of(c.references, "AIA27(1)")}
+    letters = [_letter_of(c.references, "AIA27(1)") for c in fria_criteria]
+    lettered = {c.id for c, of in zip(fria_criteria, letters, strict=True) if of}
     for letter, title in FRIA_PARTS:
-        mine = [finding(c) for c in fria_criteria if letter in _letter_of(c.references, "AIA27(1)")]
+        mine = [finding(c) for c, of in zip(fria_criteria, letters, strict=True) if letter in of]
         covered = f.coverage.get(letter, False)
         paras = _labelled(a, FRIA_PART_ANSWERS[letter], qs)
         if not covered:
@@ -1058,13 +1133,16 @@ def _versions(a: Assessment) -> VersionInfo:
     )
 
 
-def _system_items(a: Assessment, qs: _Questions) -> list[AnswerItem]:
-    """Answers describing the system and its context (catalogue sections, or the description roles)."""
-    ids = [q for q in qs.order if qs.section_of(q) in SYSTEM_SECTIONS and q in a.intake.answers]
+def _system_items(a: Assessment, qs: _Questions, built: Mapping[str, AnswerItem] | None = None) -> list[AnswerItem]:
+    """Answers describing the system and its context (catalogue sections, or the description roles).
+
+    ``built``: the answer items already made for the annex (the same item for the same question), reused."""
+    ids = [q for q in qs.system_order if q in a.intake.answers]
     if not ids:
         roles = ("system_name", "purpose", "description", "phase")
         ids = [q for r in roles for q in ANSWER_ROLES[r] if q in a.intake.answers]
-    return [_answer_item(a, q, qs) for q in dict.fromkeys(ids)]
+    built = built or {}
+    return [built[q] if q in built else _answer_item(a, q, qs) for q in dict.fromkeys(ids)]
 
 
 def document_date(a: Assessment) -> dt.date:
@@ -1110,17 +1188,19 @@ def _doc_info(a: Assessment, qs: _Questions) -> DocInfo:
 def build_context(assessment: Assessment, *, catalogue: Any | None = None) -> ReportContext:
     """Build the template context from an assessment (pure; the catalogue only supplies labels)."""
     a = assessment
-    qs = _Questions(catalogue if catalogue is not None else _load_catalogue(), a.language)
+    qs = _questions(catalogue if catalogue is not None else _load_catalogue(), a.language)
     actions = [_action_row(n, x) for n, x in enumerate(a.actions, start=1)]
     risks = _risks(a)
     answer_ids = [q for q in qs.order if q in a.intake.answers]
     answer_ids += sorted(q for q in a.intake.answers if q not in qs.by_id)
     answers = [_answer_item(a, q, qs) for q in answer_ids]
+    by_question = dict(zip(answer_ids, answers, strict=True))
     acts: dict[str, str] = {}
     for x, row in zip(a.actions, actions, strict=True):
         if x.criterion_id:
             acts.setdefault(x.criterion_id, row.number)  # the first action that follows the criterion
-    built = {id(c): _finding(c, acts) for c in a.criteria}  # every section takes its criteria from a.criteria
+    memo: _TraceMemo = {}
+    built = {id(c): _finding(c, acts, memo) for c in a.criteria}  # every section takes its criteria from a.criteria
 
     def finding(c: CriterionResult) -> Finding:
         return built[id(c)]
@@ -1130,7 +1210,7 @@ def build_context(assessment: Assessment, *, catalogue: Any | None = None) -> Re
         lang=a.language,
         doc=_doc_info(a, qs),
         summary=_summary(a, actions),
-        system=_system_items(a, qs),
+        system=_system_items(a, qs, by_question),
         ai_act=_ai_act(a, finding),
         gdpr=_gdpr(a, qs, risks.rows, finding),
         fria=_fria(a, qs, finding),
