@@ -11,13 +11,12 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from zlib_ng import zlib_ng
 
-__all__ = ["FIXED_TIME", "ZipEntry", "deflate", "entry", "raw_entries", "read_plain", "write_zip"]
+__all__ = ["FIXED_TIME", "ZipEntry", "crc32", "deflate", "entry", "raw_entries", "read_plain", "write_zip"]
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _UTF8 = 0x0800  # general purpose flag: names are UTF-8
@@ -37,16 +36,27 @@ class ZipEntry:
 
 
 def deflate(data: bytes, level: int = 6) -> bytes:
-    """Raw deflate (no zlib header), as zip members store it."""
-    c = zlib.compressobj(level, zlib.DEFLATED, -15)
+    """Raw deflate (no zlib header), as zip members store it.
+
+    zlib-ng, not the standard zlib: 2-4 times faster at the levels used here. Its output is a valid
+    deflate stream that any unzip reads, and the same for the same input with the same zlib-ng version
+    on the same kind of processor; like zlib's, it is not promised across versions or processor types
+    (the parts inside, and so the document, stay the same: only the compressed bytes differ).
+    """
+    c = zlib_ng.compressobj(level, zlib_ng.DEFLATED, -15)
     return c.compress(data) + c.flush()
+
+
+def crc32(data: bytes) -> int:
+    """CRC-32 as zip stores it (zlib-ng's is the same function, faster)."""
+    return zlib_ng.crc32(data)
 
 
 def entry(
     name: str, data: bytes, *, level: int = 6, date_time: tuple[int, int, int, int, int, int] = FIXED_TIME
 ) -> ZipEntry:
     """A deflated entry for ``data``."""
-    return ZipEntry(name, deflate(data, level), zlib.crc32(data), len(data), zipfile.ZIP_DEFLATED, date_time)
+    return ZipEntry(name, deflate(data, level), crc32(data), len(data), zipfile.ZIP_DEFLATED, date_time)
 
 
 def raw_entries(data: bytes, infos: Sequence[zipfile.ZipInfo] | None = None) -> list[ZipEntry]:
