@@ -7,7 +7,10 @@
 * the *fast* path (:func:`render_docx`, used everywhere) prepares the template once per process
   (docxtpl's XML patching and the Jinja compilation of every templated part, cached by template path and
   SHA-256) and per document only renders the compiled templates and writes the zip, copying unchanged
-  parts as already-compressed bytes. A test checks both paths give identical bytes.
+  parts as already-compressed bytes. A test checks both paths give identical bytes. For a template that
+  meets the conditions of :mod:`pipeline.render_canonical` (checked once, at preparation), the body is
+  rendered straight into lxml's serialised form instead of being parsed and serialised again; any input
+  that could break the proof falls back to the parse.
 
 :func:`finalize` makes the output deterministic and complete: core properties (title, subject, author,
 keywords, category, created = modified = the document date), custom properties with the versions, the
@@ -35,7 +38,7 @@ from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree
 
-from pipeline import docx_twin, ziputil
+from pipeline import docx_twin, render_canonical, ziputil
 from pipeline.errors import CatalogueError
 from pipeline.models import Assessment
 from pipeline.report_context import ReportContext, build_context, one_line
@@ -101,6 +104,16 @@ def jinja_env() -> SandboxedEnvironment:
     return ReportEnvironment(autoescape=True, undefined=StrictUndefined)
 
 
+@lru_cache(maxsize=1)
+def canonical_env() -> SandboxedEnvironment:
+    """The environment of the canonical body (:mod:`pipeline.render_canonical`): the same sandbox; every
+    output is escaped by its finalize exactly as autoescaping escapes it (so autoescape is off, not to
+    escape twice), and attribute outputs go through the ``canon_attr`` filter."""
+    env = ReportEnvironment(autoescape=False, undefined=StrictUndefined, finalize=render_canonical.finalize)
+    env.filters["canon_attr"] = render_canonical.canon_attr
+    return env
+
+
 # --------------------------------------------------------------------------------------------
 # Template preparation (once per process and template)
 # --------------------------------------------------------------------------------------------
@@ -137,6 +150,7 @@ class PreparedTemplate:
     raw_footnotes: dict[str, Template] = field(default_factory=dict)  # non-XmlPart footnotes
     frame: BodyFrame | None = None  # for parsing the rendered body in place (None: move it in as docxtpl does)
     compressed: dict[str, tuple[bytes, int, bytes]] = field(default_factory=dict)  # name -> (raw, crc, deflated)
+    canonical: render_canonical.CanonicalBody | None = None  # the body rendered without the lxml round trip
 
 
 _PREPARED: dict[tuple[str, str], PreparedTemplate] = {}
@@ -156,8 +170,12 @@ def _read_template(path: Path) -> bytes:
         raise CatalogueError(f"skabelonen kan ikke læses ({exc.strerror}).", path=str(path)) from exc
 
 
+def _source(tpl: DocxTemplate, xml: str) -> str:
+    return re.sub(r"<w:p([ >])", r"\n<w:p\1", tpl.patch_xml(xml))
+
+
 def _compile(tpl: DocxTemplate, path: Path, xml: str, where: str) -> Template:
-    src = re.sub(r"<w:p([ >])", r"\n<w:p\1", tpl.patch_xml(xml))
+    src = _source(tpl, xml)
     try:
         return jinja_env().from_string(src)
     except TemplateError as exc:
@@ -239,6 +257,9 @@ def prepare_template(path: Path | None = None) -> PreparedTemplate:
     for name, data in base.items():
         prepared.compressed[name] = (data, zlib.crc32(data), _deflate(data, name))
     prepared.frame = _body_frame(base[prepared.document_part], tpl.get_xml())
+    prepared.canonical = render_canonical.analyse(
+        canonical_env(), _source(tpl, tpl.get_xml()), lambda xml: _post_utf8(tpl, xml), prepared.frame
+    )
     _PREPARED[key] = prepared
     return prepared
 
@@ -268,7 +289,11 @@ def _post_utf8(tpl: DocxTemplate, xml: str) -> bytes:
     Every pattern is ASCII, and in UTF-8 an ASCII byte only ever stands for that character, so replacing
     in the bytes is replacing in the text; bytes are half the size of this text and searched faster.
     """
-    data = xml.encode("utf-8")
+    return _post_bytes(tpl, xml.encode("utf-8"))
+
+
+def _post_bytes(tpl: DocxTemplate, data: bytes) -> bytes:
+    """:func:`_post_utf8` for text already encoded as UTF-8."""
     lines = data.split(b"\n")
     if all(line.startswith((b"<w:p ", b"<w:p>")) for line in lines[1:]):
         data = b"".join(lines)  # every newline starts "\n<w:p " or "\n<w:p>": the replacements remove them all
@@ -393,6 +418,24 @@ def _in_place(frame: BodyFrame | None, body: str | bytes) -> tuple[Any, Any] | N
 def _render_fast(p: PreparedTemplate, context: dict[str, Any]) -> dict[str, bytes]:
     parts = dict(p.base_parts)
     tpl = p.docxtpl
+    document = None
+    if p.canonical is not None:  # the round trip's bytes without the round trip (None: not provably equal)
+        document = render_canonical.render_body(p.canonical, context, lambda data: _post_bytes(tpl, data))
+    if document is not None:
+        parts[p.document_part] = document
+    else:
+        _render_body(p, context, parts)
+    for name, template in p.templated.items():
+        xml = _post(tpl, _render(template, context, p.path, name))
+        parts[name] = serialize_part_xml(parse_xml(xml.encode("utf-8")))  # type: ignore[arg-type]
+    for name, template in p.raw_footnotes.items():
+        parts[name] = _post_utf8(tpl, _render(template, context, p.path, name))
+    return parts
+
+
+def _render_body(p: PreparedTemplate, context: dict[str, Any], parts: dict[str, bytes]) -> None:
+    """The body rendered, parsed (in place when possible) and serialised into ``parts``."""
+    tpl = p.docxtpl
     body = _post_utf8(tpl, _render(p.body, context, p.path, "brødteksten"))
     placed = _in_place(p.frame, body)
     if placed is not None:
@@ -409,12 +452,6 @@ def _render_fast(p: PreparedTemplate, context: dict[str, Any]) -> dict[str, byte
         root = parse_xml(p.base_parts[p.document_part])  # type: ignore[arg-type]  # bytes keep the XML declaration
         root.replace(root.find(_W + "body"), tree)
     parts[p.document_part] = serialize_part_xml(root)
-    for name, template in p.templated.items():
-        xml = _post(tpl, _render(template, context, p.path, name))
-        parts[name] = serialize_part_xml(parse_xml(xml.encode("utf-8")))  # type: ignore[arg-type]
-    for name, template in p.raw_footnotes.items():
-        parts[name] = _post_utf8(tpl, _render(template, context, p.path, name))
-    return parts
 
 
 def _context(assessment: Assessment, p: PreparedTemplate) -> tuple[Assessment, ReportContext]:
