@@ -4,6 +4,7 @@ and the input file is never changed."""
 from __future__ import annotations
 
 import io
+import re
 import time
 import zipfile
 from pathlib import Path
@@ -39,8 +40,8 @@ def _run(path: Path, *extra: str):
     return text
 
 
-def _with_shared_string(template: Path, tmp: Path, name: str, content: bytes, sheet: str = "1 Sag og dokument",
-                        cell: str = "D4") -> Path:
+def _marked_sheet(template: Path, tmp: Path, sheet: str, cell: str) -> tuple[Path, str, bytes]:
+    """A copy of the template with PLACEHOLDER_X in ``sheet``!``cell``: (file, sheet member, sheet XML)."""
     wb = load_workbook(template)
     wb[sheet][cell] = "PLACEHOLDER_X"
     mid = tmp / "mid.xlsx"
@@ -49,6 +50,12 @@ def _with_shared_string(template: Path, tmp: Path, name: str, content: bytes, sh
     with zipfile.ZipFile(mid) as zf:
         xml = zf.read(member)
     assert b"PLACEHOLDER_X" in xml
+    return mid, member, xml
+
+
+def _with_shared_string(template: Path, tmp: Path, name: str, content: bytes, sheet: str = "1 Sag og dokument",
+                        cell: str = "D4") -> Path:
+    mid, member, xml = _marked_sheet(template, tmp, sheet, cell)
     out = tmp / name
     replace_member(mid, out, member, xml.replace(b"PLACEHOLDER_X", content))
     return out
@@ -235,14 +242,8 @@ def test_opendocument_and_word_files(tmp_path: Path):
 @pytest.mark.parametrize(("sheet", "cell"), [("6 Datakilder", "B5"), ("11 Risici", "C7")])
 def test_cell_with_an_impossible_address(template: Path, tmp_path: Path, sheet: str, cell: str):
     """A hand-edited or damaged file with a cell address no spreadsheet writes (column 'AAAA')."""
-    wb = load_workbook(template)
-    wb[sheet][cell] = "MARK_X"
-    mid = tmp_path / "mid.xlsx"
-    wb.save(mid)
-    member = sheet_member(mid, sheet)
-    with zipfile.ZipFile(mid) as zf:
-        xml = zf.read(member)
-    start = xml.index(b"MARK_X")
+    mid, member, xml = _marked_sheet(template, tmp_path, sheet, cell)
+    start = xml.index(b"PLACEHOLDER_X")
     ref_at = xml.rindex(f'r="{cell}"'.encode(), 0, start)
     bad = xml[:ref_at] + b'r="AAAA40"' + xml[ref_at + len(f'r="{cell}"'):]
     out = tmp_path / "ugyldig-adresse.xlsx"
@@ -253,15 +254,7 @@ def test_cell_with_an_impossible_address(template: Path, tmp_path: Path, sheet: 
 
 def test_row_number_that_is_not_a_number(template: Path, tmp_path: Path):
     """Cells without addresses (position implied) in a row whose number is not a number."""
-    wb = load_workbook(template)
-    wb["6 Datakilder"]["B5"] = "MARK_X"
-    mid = tmp_path / "mid.xlsx"
-    wb.save(mid)
-    member = sheet_member(mid, "6 Datakilder")
-    with zipfile.ZipFile(mid) as zf:
-        xml = zf.read(member)
-    import re
-
+    mid, member, xml = _marked_sheet(template, tmp_path, "6 Datakilder", "B5")
     bad = re.sub(rb'(<c[^>]*?) r="[A-Z]+\d+"', rb"\1", xml)  # no cell addresses: position implied
     bad = re.sub(rb'<row r="1"', b'<row r="x"', bad, count=1)
     out = tmp_path / "ugyldigt-raekkenummer.xlsx"
