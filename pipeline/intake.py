@@ -29,6 +29,7 @@ from pathlib import Path
 from lxml import etree
 
 from pipeline.errors import InputFileError
+from pipeline.ziputil import PlainReader
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -99,6 +100,35 @@ class RawWorkbook:
 ColumnFilter = Callable[[str], "frozenset[str] | None"]
 
 
+class SharedStrings:
+    """The workbook's shared strings, each converted to text on first use.
+
+    Validation reads only the cells of a few columns, so most of the strings (labels, help texts) are
+    never needed; converting only those used gives the same values (the conversion depends on its own
+    <si> element only). Indexing is the list's: the same IndexError out of range, the same negative
+    indexes. It lives for one read, like the list it replaces.
+    """
+
+    __slots__ = ("_items", "_texts", "_tags")
+
+    def __init__(self, items: list[etree._Element], q: str) -> None:
+        self._items = items
+        self._texts: list[str | None] = [None] * len(items)
+        self._tags = (f"{q}t", f"{q}r", f"{q}rPh")
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index: int) -> str:
+        text = self._texts[index]
+        if text is None:
+            text = self._texts[index] = _rich_text(self._items[index], *self._tags)
+        return text
+
+
+Strings = list[str] | SharedStrings
+
+
 def read_cells(path: Path, columns: ColumnFilter | None = None) -> RawWorkbook:
     """Read the non-empty cell values of the sheets.
 
@@ -124,7 +154,7 @@ def read_cells(path: Path, columns: ColumnFilter | None = None) -> RawWorkbook:
             hint="Gem filen igen fra Excel eller LibreOffice, eller hent en ny kopi.",
         ) from exc
     with zf:
-        reader = _ZipReader(zf, name)
+        reader = _ZipReader(zf, name, data)
         return reader.read_workbook(path, sha, columns)
 
 
@@ -171,13 +201,14 @@ def _check_container(data: bytes, name: str) -> None:
 
 
 class _ZipReader:
-    def __init__(self, zf: zipfile.ZipFile, name: str) -> None:
+    def __init__(self, zf: zipfile.ZipFile, name: str, data: bytes | None = None) -> None:
         self.zf = zf
         self.name = name
         self.total = 0
         infos = zf.infolist()
         if len(infos) > MAX_MEMBERS:
             raise InputFileError(f"filen indeholder for mange dele ({len(infos)}).", path=name)
+        self.plain = PlainReader(zf, data) if data is not None else None
         self.infos = {i.filename: i for i in infos}
         names = set(self.infos)
         if "mimetype" in names and b"opendocument" in self.read("mimetype", required=False)[:200]:
@@ -215,6 +246,13 @@ class _ZipReader:
             info.file_size > RATIO_FROM and info.file_size > MAX_RATIO * max(info.compress_size, 1)
         ):
             raise self._bomb(member, info.file_size)
+        # The fast way for a plain member (zlib-ng, no file object): the same bytes zipfile gives, and it
+        # never inflates more than the declared size checked just above. Anything unusual (or damaged)
+        # gives None and is read by zipfile as before, with its errors and the same limit checks.
+        fast = self.plain.read(member) if self.plain is not None else None
+        if fast is not None:
+            self.total += len(fast)
+            return fast
         try:
             with self.zf.open(info) as fh:
                 data = fh.read(limit + 1)
@@ -298,21 +336,17 @@ class _ZipReader:
             sheets[name] = sheet
         return RawWorkbook(path=path, sha256=sha, sheets=sheets, date1904=date1904)
 
-    def _shared_strings(self, rels: dict[str, tuple[str, str]], q: str) -> list[str]:
+    def _shared_strings(self, rels: dict[str, tuple[str, str]], q: str) -> Strings:
         member = next((t for typ, t in rels.values() if typ.endswith("/sharedStrings")), None)
         if member is None:
             return []
-        root = self.xml(member, required=False)
+        root = self.xml(member, required=False)  # parsed whole, so broken XML is refused as before
         if root is None:
             return []
-        t_tag, r_tag, rph = f"{q}t", f"{q}r", f"{q}rPh"
-        out: list[str] = []
-        for si in root.iter(f"{q}si"):
-            out.append(_rich_text(si, t_tag, r_tag, rph))
-        return out
+        return SharedStrings(list(root.iter(f"{q}si")), q)
 
     def _cells(
-        self, member: str, strings: list[str], q: str, wanted: frozenset[str] | None = None
+        self, member: str, strings: Strings, q: str, wanted: frozenset[str] | None = None
     ) -> dict[str, CellValue]:
         root = self.xml(member, required=False, sheet_data_only=True)
         cells: dict[str, CellValue] = {}
@@ -339,14 +373,19 @@ class _ZipReader:
             ref = c.get("r")
             if wanted is not None and (not ref or ref.rstrip("0123456789") not in wanted):
                 continue
-            value = _value(c, c.get("t"), strings, v_tag, is_tag, t_tag, r_tag, rph)
+            t = c.get("t")
+            if t == "inlineStr" and len(c) == 1 and c[0].tag == is_tag:
+                # the usual text cell, <c t="inlineStr"><is>…</is></c>: what _value gives it, without the call
+                value: CellValue | None = _rich_text(c[0], t_tag, r_tag, rph)
+            else:
+                value = _value(c, t, strings, v_tag, is_tag, t_tag, r_tag, rph)
             if value is None or value == "":
                 continue
             cells[ref] = value
         return cells
 
     def _cells_by_position(
-        self, root: etree._Element, strings: list[str], q: str, wanted: frozenset[str] | None
+        self, root: etree._Element, strings: Strings, q: str, wanted: frozenset[str] | None
     ) -> dict[str, CellValue]:
         c_tag, v_tag, is_tag, row_tag = f"{q}c", f"{q}v", f"{q}is", f"{q}row"
         t_tag, r_tag, rph = f"{q}t", f"{q}r", f"{q}rPh"
@@ -390,7 +429,7 @@ def _cut_after_sheet_data(data: bytes) -> bytes:
 
 
 def _value(
-    c: etree._Element, t: str | None, strings: list[str], v_tag: str, is_tag: str, t_tag: str, r_tag: str, rph: str
+    c: etree._Element, t: str | None, strings: Strings, v_tag: str, is_tag: str, t_tag: str, r_tag: str, rph: str
 ) -> CellValue | None:
     """The value of one <c> element as Excel or LibreOffice stored it (cached value for formulas)."""
     # The first child of each kind, as find() would return it. find() goes through ElementPath, several

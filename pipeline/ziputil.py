@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 from zlib_ng import zlib_ng
 
-__all__ = ["FIXED_TIME", "ZipEntry", "crc32", "deflate", "entry", "raw_entries", "read_plain", "write_zip"]
+__all__ = [
+    "FIXED_TIME", "PlainReader", "ZipEntry", "crc32", "deflate", "entry", "raw_entries", "read_plain", "write_zip",
+]
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _UTF8 = 0x0800  # general purpose flag: names are UTF-8
@@ -89,26 +91,51 @@ def read_plain(zf: zipfile.ZipFile, data: bytes, names: Iterable[str]) -> dict[s
     """``{name: zf.read(name)}`` for ``names`` (``zf`` opened on ``data``), without zipfile's per-member
     file objects and with zlib-ng's faster inflate and CRC (a report's document.xml: ~0.7 → ~0.3 ms).
 
-    Only for plain members — unique names, stored or deflated, no encryption or other special flags, a
-    local header that zipfile would accept (signature, same name), the payload inside the archive and not
-    running into the next member — whose content matches its CRC. For anything else the answer is None and
-    the caller reads with zipfile, which then gives its own result or error. For a plain member zipfile
-    gives exactly this: the inflated payload (flushed at its end), cut to the declared size, CRC-checked.
+    None as soon as one of them is not plain (see :class:`PlainReader`): the caller then reads with
+    zipfile, which gives its own result or error.
     """
-    infos = zf.infolist()
-    by_name = {info.filename: info for info in infos}
-    if len(by_name) != len(infos):
-        return None  # duplicate names: zipfile reads the last, Word may read the first
-    # where each member's data must end: at the next local header, the last at the central directory
-    ends: dict[int, int] = {}
-    end = getattr(zf, "start_dir", len(data))
-    for info in sorted(infos, key=lambda i: i.header_offset, reverse=True):
-        ends[id(info)] = end
-        end = info.header_offset
+    reader = PlainReader(zf, data)
+    if reader.duplicates:
+        return None
     out: dict[str, bytes] = {}
     for name in names:
-        member = by_name.get(name)
-        if member is None or member.flag_bits & 0x61 or member.compress_type not in _PLAIN_METHODS:
+        content = reader.read(name)
+        if content is None:
+            return None
+        out[name] = content
+    return out
+
+
+class PlainReader:
+    """Reads single plain members of ``zf`` (opened on ``data``) the way :func:`read_plain` does; the
+    archive's member table is worked out once, so reading members one by one costs no more.
+
+    ``read(name)`` gives what ``zf.read(name)`` gives, but only for a plain member — unique names,
+    stored or deflated, no encryption or other special flags, a local header that zipfile would accept
+    (signature, same name), the payload inside the archive and not running into the next member — whose
+    content matches its CRC. For anything else the answer is None and the caller reads with zipfile,
+    which then gives its own result or error. For a plain member zipfile gives exactly this: the inflated
+    payload (flushed at its end), cut to the declared size, CRC-checked. The declared size is the most it
+    ever inflates, so a caller that has checked ``file_size`` against its limits is bounded by them.
+    """
+
+    def __init__(self, zf: zipfile.ZipFile, data: bytes) -> None:
+        self.data = data
+        infos = zf.infolist()
+        self.by_name = {info.filename: info for info in infos}
+        # duplicate names: zipfile reads the last, Word may read the first
+        self.duplicates = len(self.by_name) != len(infos)
+        # where each member's data must end: at the next local header, the last at the central directory
+        self.ends: dict[int, int] = {}
+        end = getattr(zf, "start_dir", len(data))
+        for info in sorted(infos, key=lambda i: i.header_offset, reverse=True):
+            self.ends[id(info)] = end
+            end = info.header_offset
+
+    def read(self, name: str) -> bytes | None:
+        data = self.data
+        member = self.by_name.get(name)
+        if self.duplicates or member is None or member.flag_bits & 0x61 or member.compress_type not in _PLAIN_METHODS:
             return None  # encrypted (0x01), patch data (0x20), strong encryption (0x40), other methods
         off = member.header_offset
         if len(data) < off + 30 or data[off : off + 4] != b"PK\x03\x04":
@@ -121,7 +148,7 @@ def read_plain(zf: zipfile.ZipFile, data: bytes, names: Iterable[str]) -> dict[s
             return None
         start = off + 30 + name_len + extra_len
         stop = start + member.compress_size
-        if local_name != member.orig_filename or stop > min(len(data), ends[id(member)]):
+        if local_name != member.orig_filename or stop > min(len(data), self.ends[id(member)]):
             return None
         payload, size = data[start:stop], member.file_size
         if member.compress_type == zipfile.ZIP_STORED:
@@ -139,8 +166,7 @@ def read_plain(zf: zipfile.ZipFile, data: bytes, names: Iterable[str]) -> dict[s
             content = content[:size]
         if zlib_ng.crc32(content) != member.CRC:
             return None
-        out[name] = content
-    return out
+        return content
 
 
 def _dos(date_time: tuple[int, int, int, int, int, int]) -> tuple[int, int]:
