@@ -38,6 +38,7 @@ from pipeline.errors import CatalogueError
 from pipeline.expressions import Condition, ConditionError, DataType, compile_condition
 from pipeline.legal import parse_ref
 from pipeline.models import Family, LegalRef, Level, Status
+from pipeline.textfmt import syntax_error_da
 
 __all__ = [
     "CLASSIFICATION_SYMBOLS",
@@ -504,8 +505,12 @@ def _read_yaml(path: Path, raw: bytes | None = None) -> Any:
     try:
         text = (raw if raw is not None else path.read_bytes()).decode("utf-8")
         return yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise CatalogueError(f"filen er ikke gyldig YAML (UTF-8): {exc}", path=str(path)) from exc
+    except OSError as exc:
+        raise CatalogueError(f"filen kan ikke læses ({exc.strerror}).", path=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise CatalogueError("filen er ikke gemt som UTF-8.", path=str(path)) from exc
+    except yaml.YAMLError as exc:
+        raise CatalogueError(f"filen er ikke gyldig YAML: {syntax_error_da(exc)}.", path=str(path)) from exc
 
 
 def _merge_base(data: Any, merged: dict[str, Any], origin: dict[str, str], path: Path) -> None:

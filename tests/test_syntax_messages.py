@@ -74,3 +74,16 @@ def test_syntax_error_da_reads_each_parser(parse, text: str, expected: str) -> N
 
 def test_syntax_error_da_without_a_place() -> None:
     assert syntax_error_da(ValueError("odd")) == "syntaksfejl (kør med --debug for detaljer)"
+
+
+def test_organisation_criteria_yaml_error_is_danish(tmp_path: Path) -> None:
+    from pipeline.criteria import load_criteria
+
+    folder = tmp_path / "kriterier"
+    folder.mkdir()
+    (folder / "egne.yaml").write_text("criteria:\n  - id: x\n    title: [ufærdig\n", encoding="utf-8")
+    with pytest.raises(CatalogueError) as info:
+        load_criteria((folder,))
+    message = str(info.value)
+    assert "egne.yaml" in message and "ikke gyldig YAML: syntaksfejl i linje" in message
+    assert english_free(message.split("ikke gyldig YAML", 1)[1])
