@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import multiprocessing as mp
@@ -263,22 +264,33 @@ class BatchState:
         """Whether this batch wrote outputs for ``key`` before (so it may replace them)."""
         return bool(self.entries.get(key, {}).get("paths"))
 
-    def _rel(self, path: Path | None) -> str | None:
+    @functools.cached_property
+    def _root(self) -> Path:
+        return self.out_dir.resolve()
+
+    def _rel(self, path: Path | None, folders: dict[Path, Path]) -> str | None:
+        """``path`` relative to the output folder. ``folders`` remembers resolved folders within one record:
+        a package's files share one folder, and resolving (one lstat per path component) is the parent's
+        main cost per file in a large batch. The files themselves were just written as regular files."""
         if path is None:
             return None
+        path = Path(path)
+        if path.parent not in folders:
+            folders[path.parent] = path.parent.resolve()
         try:
-            return Path(os.path.relpath(Path(path).resolve(), self.out_dir.resolve())).as_posix()
+            return Path(os.path.relpath(folders[path.parent] / path.name, self._root)).as_posix()
         except ValueError:  # pragma: no cover - another drive on Windows
             return str(path)
 
     def record(self, key: str, result: ItemResult, fp: str, *, complete: bool = True) -> None:
+        folders: dict[Path, Path] = {}
         self.entries[key] = {
             "sha256": result.input_sha256,
             "fingerprint": fp,
             "complete": complete,
-            "paths": [self._rel(p) for p in result.paths],
-            "docx": self._rel(result.docx_path),
-            "pdf": self._rel(result.pdf_path),
+            "paths": [self._rel(p, folders) for p in result.paths],
+            "docx": self._rel(result.docx_path, folders),
+            "pdf": self._rel(result.pdf_path, folders),
             "summary": result.summary.model_dump(mode="json") if result.summary else None,
             "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
