@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from pipeline.errors import CatalogueError
-from pipeline.expressions import Condition, ConditionError, DataType, compile_condition
+from pipeline.expressions import Condition, ConditionError, DataType, compile_condition, new_state
 from pipeline.legal import parse_ref
 from pipeline.models import Family, LegalRef, Level, Status
 from pipeline.textfmt import syntax_error_da
@@ -378,12 +379,13 @@ class CriteriaCatalogue(BaseModel):
             # ("personal_data == true") gives one result per pass: evaluate it once.
             results: dict[str, bool] = {}
             kept = {}
+            state = new_state(current, arrays)  # one state per pass (= a new one per condition; see evaluate_state)
             for k, v in current.items():
                 cond = conds.get(k)
                 if cond is not None:
                     ok = results.get(cond.text)
                     if ok is None:
-                        ok = results[cond.text] = cond.evaluate(current, arrays, undefined=False)
+                        ok = results[cond.text] = cond.evaluate_state(state, undefined=False)[0]
                     if not ok:
                         continue
                 kept[k] = v
@@ -452,14 +454,15 @@ def load_criteria(extra_dirs: Sequence[Path] = ()) -> CriteriaCatalogue:
         if not d.is_dir():
             raise CatalogueError("mappen med egne kriterier findes ikke.", path=str(d))
         extras += _yaml_files(d)
-    key = tuple((str(p), st.st_mtime_ns, st.st_size) for p in files + extras for st in (p.stat(),))  # one stat
+    # One stat per file, on the path text: os.stat(str(p)) is what Path.stat() does, minus pathlib's wrapping.
+    key = tuple((f, st.st_mtime_ns, st.st_size) for f in map(str, files + extras) for st in (os.stat(f),))
     return _load_cached(key, len(files))
 
 
 def _yaml_files(folder: Path) -> list[Path]:
     folder = Path(folder)
     try:
-        mtime = folder.stat().st_mtime_ns
+        mtime = os.stat(folder).st_mtime_ns
     except OSError:
         return []
     return list(_yaml_files_cached(str(folder), mtime))

@@ -35,6 +35,7 @@ from pipeline.criteria import (
     load_criteria,
     load_legal_dates,
 )
+from pipeline.expressions import new_state
 from pipeline.legal import parse_ref
 from pipeline.models import (
     Action,
@@ -98,10 +99,14 @@ class _Run:
     # (derived symbols cannot be named like a question: the catalogue linter refuses that); set() still
     # empties it should a question id ever be set. One item may appear in several traces.
     _items: dict[str, TraceItem | None] = field(default_factory=dict)
+    # One condition state for the whole run instead of one per condition: it points at ``values`` (which
+    # set() changes in place, and every condition sees as it is at its call) and starts each one afresh.
+    _state: Any = None
 
     def __post_init__(self) -> None:
         self._conds = self.cat.conditions
         self._arrays = self.cat.array_symbols
+        self._state = new_state(self.values, self._arrays)
 
     def ev(self, text: str) -> tuple[bool, list[str]]:
         """Evaluate a catalogue condition; return the result and the question ids behind it.
@@ -110,7 +115,7 @@ class _Run:
         """
         hit = self._results.get(text)
         if hit is None:
-            ok, read = self._conds[text].evaluate_traced(self.values, self._arrays)
+            ok, read = self._conds[text].evaluate_state(self._state)
             # ``read`` holds each symbol once; when none is derived, expand() would return it unchanged.
             hit = self._results[text] = (ok, read if self.sources.keys().isdisjoint(read) else self.expand(read))
         return hit

@@ -25,7 +25,7 @@ from typing import Any
 
 import rule_engine
 
-__all__ = ["Condition", "ConditionError", "DataType", "compile_condition"]
+__all__ = ["Condition", "ConditionError", "DataType", "compile_condition", "new_state"]
 
 DataType = rule_engine.DataType
 
@@ -43,6 +43,11 @@ class _State:
         self.values = values
         self.arrays = arrays
         self.read: list[str] = []
+
+
+def new_state(values: Mapping[str, Any], arrays: frozenset[str] = frozenset()) -> _State:
+    """A state for :meth:`Condition.evaluate_state` over ``values`` (not copied: later changes are seen)."""
+    return _State(values, arrays)
 
 
 def _resolve(state: _State, name: str) -> Any:
@@ -182,7 +187,13 @@ class Condition:
         ``undefined``: the result when a comparison meets an unanswered value; ``None`` raises
         :class:`ConditionError` instead.
         """
-        state = _State(values, array_symbols)
+        return self.evaluate_state(_State(values, array_symbols), undefined=undefined)
+
+    def evaluate_state(self, state: _State, *, undefined: bool | None = None) -> tuple[bool, list[str]]:
+        """:meth:`evaluate_traced` on a state from :func:`new_state`, which one run may reuse for all its
+        conditions: the state only points at the values mapping (read as it is at each call) and gets a
+        fresh ``read`` list here, so the result is the same as with a new state (a test compares)."""
+        state.read = []
         try:
             if self._fn is not None:
                 return bool(self._fn(state)), state.read
