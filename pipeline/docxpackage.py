@@ -142,15 +142,7 @@ def _problems(names: list[str], parts: dict[str, bytes]) -> list[str]:
         if name.endswith(".rels"):
             problems.extend(_rels_problems(name, parts[name]))
         elif _STORY.match(name):
-            if not _may_hold_fields_or_changes(parts[name]):
-                continue
-            root = _xml(parts[name])
-            for instr in _field_names(root):
-                field = (instr.strip().split() or [""])[0].upper()
-                if field and field not in ALLOWED_FIELDS:
-                    problems.append(f"Levende felt {field} i {name} (kun PAGE og NUMPAGES er tilladt).")
-            if next(root.iter(f"{{{W}}}ins", f"{{{W}}}del"), None) is not None:
-                problems.append(f"Sporede ændringer i {name}.")
+            problems.extend(_story_problems(name, parts[name]))
         elif name == "word/settings.xml" and _has_element(parts[name], "updateFields"):
             problems.append("Dokumentet beder Word om at opdatere felter ved åbning (updateFields).")
     return problems
@@ -184,6 +176,23 @@ def _rels_problems(name: str, data: bytes) -> tuple[str, ...]:
         for rel in _xml(data).iter(f"{{{PR}}}Relationship")
         if rel.get("TargetMode") == "External"
     )
+
+
+@_remembered
+def _story_problems(name: str, data: bytes) -> tuple[str, ...]:
+    """Live fields and tracked changes in a story part (document, header, footer …). Remembered like the
+    parts above: a template's header and footer (a PAGE field, so always parsed) recur in every report."""
+    if not _may_hold_fields_or_changes(data):
+        return ()
+    root = _xml(data)
+    problems: list[str] = []
+    for instr in _field_names(root):
+        field = (instr.strip().split() or [""])[0].upper()
+        if field and field not in ALLOWED_FIELDS:
+            problems.append(f"Levende felt {field} i {name} (kun PAGE og NUMPAGES er tilladt).")
+    if next(root.iter(f"{{{W}}}ins", f"{{{W}}}del"), None) is not None:
+        problems.append(f"Sporede ændringer i {name}.")
+    return tuple(problems)
 
 
 @_remembered

@@ -33,8 +33,7 @@ from pipeline.metadata import (
     build_metadata,
     core_properties,
     to_json,
-    to_xml,
-    validate_xml,
+    to_valid_xml,
 )
 from pipeline.models import Assessment
 from pipeline.naming import build_name
@@ -104,8 +103,7 @@ def _write_sidecars(
 
     ``digests``: SHA-256 already computed from the very bytes in ``contents`` (not computed twice).
     """
-    xml = to_xml(meta)
-    problems = validate_xml(xml)
+    xml, problems = to_valid_xml(meta)
     if problems:  # a bug, not a user error: the model and the schema disagree
         raise RuntimeError("metadata.xml er ikke gyldig efter skemaet: " + "; ".join(problems[:3]))
     files = dict(contents)

@@ -34,6 +34,7 @@ __all__ = [
     "metadata_from_xml",
     "schema_path",
     "to_json",
+    "to_valid_xml",
     "to_xml",
     "validate_xml",
     "xml_safe",
@@ -406,6 +407,29 @@ def _model(parent: etree._Element, tag: str, model: BaseModel | None) -> None:
 
 def to_xml(meta: JournalMetadata) -> bytes:
     """The XML sidecar (valid against journal-metadata.xsd)."""
+    return _serialise(_xml_tree(meta))
+
+
+def to_valid_xml(meta: JournalMetadata) -> tuple[bytes, list[str]]:
+    """``(to_xml(meta), validate_xml(to_xml(meta)))``, without parsing the XML again when it is valid.
+
+    The tree just built is validated instead of its serialisation re-parsed: the round trip changes
+    nothing but the whitespace-only text that pretty printing puts between elements, which the schema
+    ignores (element-only content; no mixed content, no whitespace-sensitive element text is touched).
+    Only a tree that fails is checked the old way, so the problems (with line numbers) read as before.
+    """
+    root = _xml_tree(meta)
+    xml = _serialise(root)
+    if _schema().validate(root):
+        return xml, []
+    return xml, validate_xml(xml)
+
+
+def _serialise(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _xml_tree(meta: JournalMetadata) -> etree._Element:
     root = etree.Element(f"{{{NS}}}journalmetadata", nsmap={None: NS})
     root.set("skemaversion", meta.skemaversion)
     _sub(root, "titel", meta.titel)
@@ -428,7 +452,7 @@ def to_xml(meta: JournalMetadata) -> bytes:
     files = etree.SubElement(root, f"{{{NS}}}filer")
     for entry in meta.filer:
         _model(files, "fil", entry)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return root
 
 
 def _read(el: etree._Element, model: type[BaseModel]) -> dict[str, Any]:
